@@ -1,0 +1,46 @@
+# Two commands matter: `make lab` (open the course) and `make test` (run every test).
+# Both create .venv on first use and install the package with its extras into it.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PROFILE ?= quick
+
+.PHONY: install lab test unit notebooks strip clean help
+
+help:
+	@echo "make lab        open the course in JupyterLab (creates .venv on first use)"
+	@echo "make test       unit tests + every notebook under nbval, quick profile"
+	@echo "make unit       unit tests only"
+	@echo "make notebooks  execute every notebook headless (PROFILE=quick|demo|full) into runs/notebooks/"
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test,faces,scrape]'
+	# face_recognition pins a dlib source build; the dlib-bin wheel provides dlib instead.
+	$(BIN)/python -m pip install -q --no-deps face_recognition
+	touch $(STAMP)
+
+install: $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir=notebooks
+
+test: $(STAMP)
+	FACES_PROFILE=quick MPLBACKEND=Agg $(BIN)/python -m pytest tests notebooks \
+	    --nbval-lax --nbval-cell-timeout=900 --durations=15 -q -rs
+
+unit: $(STAMP)
+	FACES_PROFILE=quick MPLBACKEND=Agg $(BIN)/python -m pytest tests -q -rs
+
+notebooks: $(STAMP)
+	mkdir -p runs/notebooks
+	FACES_PROFILE=$(PROFILE) $(BIN)/jupyter nbconvert --to notebook --execute \
+	    --ExecutePreprocessor.timeout=-1 --output-dir runs/notebooks notebooks/*.ipynb
+
+strip: $(STAMP)
+	$(BIN)/nbstripout notebooks/*.ipynb
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache
