@@ -412,7 +412,14 @@ def _check_file(path: Path) -> str | None:
         return "missing"
     try:
         with Image.open(path) as im:
+            fmt = im.format
             im.verify()  # checks the structure (PNG chunk CRCs) without a full decode
+        if fmt == "JPEG":  # verify() does not notice a truncated JPEG: look for the end marker
+            with open(path, "rb") as f:
+                f.seek(max(0, path.stat().st_size - 64))
+                tail = f.read()
+            if b"\xff\xd9" not in tail:
+                load_image(path)  # a full decode raises "image file is truncated"
         return None
     except Exception as e:  # any decoder error means unusable
         return f"corrupt ({type(e).__name__}: {e})"
@@ -535,9 +542,9 @@ class FaceFolder(torch.utils.data.Dataset):
         img, (h0, w0) = self._load(self.files[i])
         lm = self._lm[i].copy()
         if self.size is not None and (h0, w0) != self.size:
-            sy, sx = self.size[0] / h0, self.size[1] / w0
-            lm[:, 0] = (lm[:, 0] + 0.5) * sx - 0.5
-            lm[:, 1] = (lm[:, 1] + 0.5) * sy - 0.5
+            from helpers.landmarks import scale_landmarks
+
+            lm = scale_landmarks(lm, (h0, w0), self.size).astype(np.float32)
         out = {
             "image": to_tensor(img),
             "landmarks": torch.from_numpy(lm),

@@ -213,7 +213,7 @@ def _polygon_mask(shape_hw, poly) -> np.ndarray:
 
 
 def mouth_visible(image, landmarks, margin: float = 0.0, max_redness_drop: float = 6.0,
-                  min_texture: float = 2.0) -> tuple[bool, str]:
+                  min_texture: float = 1.5) -> tuple[bool, str]:
     """Is the mouth inside the image and not covered (e.g. by a face mask or a hand)?
 
     Two checks, both heuristics (document their limits when you report results):
@@ -242,9 +242,11 @@ def mouth_visible(image, landmarks, margin: float = 0.0, max_redness_drop: float
     a = lab[:, :, 1]
     if np.abs(img[:, :, 0].astype(int) - img[:, :, 2].astype(int)).max() < 4:
         return True, "ok (grey image: only the geometric check applies)"
-    lips = _polygon_mask((h, w), lm[48:60])
-    # skin patch: quad between the inner eye corners and the nose tip region (points 39, 42, 31, 35)
-    skin = _polygon_mask((h, w), lm[[39, 42, 35, 31]])
+    # lip flesh only: outer-lip polygon minus the mouth opening (teeth, tongue, dark interior)
+    lips = _polygon_mask((h, w), lm[48:60]) & ~_polygon_mask((h, w), lm[60:68])
+    # skin patch: the glabella between the inner brow ends and inner eye corners (21, 22, 42, 27, 39),
+    # above the nose bridge, so a face mask pulled up to the nose does not cover it
+    skin = _polygon_mask((h, w), lm[[21, 22, 42, 27, 39]])
     if lips.sum() < 10 or skin.sum() < 10:
         return True, "ok (face too small for the occlusion check)"
     drop = float(np.median(a[skin]) - np.median(a[lips]))

@@ -65,10 +65,6 @@ PHASES = ("completion", "discriminator", "joint")
 HOLES = ("random", "mouth")
 OPTIMIZERS = ("adadelta", "adam")
 
-# Seed 002 hole geometry at 256x256 (x, y, w, h); scaled linearly for other sizes.
-RANDOM_XY_256 = (5, 145)
-RANDOM_WH_256 = (48, 96)
-MOUTH_BOX_256 = (56, 128, 144, 96)
 
 
 # ---------------------------------------------------------------------------------------- config
@@ -254,40 +250,28 @@ def build_models(cfg: Config) -> tuple[CompletionNet, ContextDiscriminator]:
 
 
 # ----------------------------------------------------------------------------------------- holes
-def _scaled(v: float, size: int) -> int:
-    return int(round(v * size / 256))
-
-
 def sample_boxes(n: int, size: int, holes: str = "random", generator: torch.Generator | None = None) -> torch.Tensor:
     """(n,4) long tensor of hole boxes x,y,w,h for ``size`` px images, by seed 002's rules.
 
-    random: top-left in (5..145, 5..145), w and h in 48..96 at 256 px (bounds scaled by size/256);
-    mouth: (56,128,144,96) at 256, scaled. Draws only from ``generator`` (resumable).
+    random: top-left in (5..145, 5..145), w and h in 48..96 at 256 px (bounds scaled by size/256,
+    :func:`helpers.masks.random_boxes`); mouth: (56,128,144,96) at 256, scaled
+    (:func:`helpers.masks.mouth_box`). Draws only from ``generator`` (saved with the run).
     """
+    from helpers import masks as M
+
     if holes not in HOLES:
         raise ValueError(f"holes must be one of {HOLES}, got {holes!r}")
-    if size < 16:
-        raise ValueError(f"size must be >= 16 px, got {size}")
     if holes == "mouth":
-        box = torch.tensor([_scaled(v, size) for v in MOUTH_BOX_256], dtype=torch.long)
-        return box.expand(n, 4).clone()
-    lo, hi = (_scaled(v, size) for v in RANDOM_XY_256)
-    wlo, whi = (max(1, _scaled(v, size)) for v in RANDOM_WH_256)
-    xy = torch.randint(lo, hi + 1, (n, 2), generator=generator)
-    wh = torch.randint(wlo, whi + 1, (n, 2), generator=generator)
-    return torch.cat([xy, wh], dim=1)
+        M._hw(size)
+        return torch.tensor(M.mouth_box(size), dtype=torch.long).expand(n, 4).clone()
+    return M.random_boxes(n, size, generator)
 
 
 def boxes_to_masks(boxes: torch.Tensor, size: int) -> torch.Tensor:
-    """(n,4) boxes x,y,w,h -> float masks (n,1,size,size), 1 inside the box."""
-    boxes = torch.as_tensor(boxes)
-    if boxes.ndim != 2 or boxes.shape[1] != 4:
-        raise ValueError(f"boxes must be (n,4) x,y,w,h, got {tuple(boxes.shape)}")
-    r = torch.arange(size)
-    x, y, w, h = (boxes[:, i, None] for i in range(4))
-    cols = (r >= x) & (r < x + w)                      # (n,size)
-    rows = (r >= y) & (r < y + h)
-    return (rows[:, :, None] & cols[:, None, :]).unsqueeze(1).float()
+    """(n,4) boxes x,y,w,h -> float masks (n,1,size,size), 1 inside the box (helpers.masks)."""
+    from helpers import masks as M
+
+    return M.boxes_to_masks(boxes, size)
 
 
 def local_boxes(boxes: torch.Tensor, size: int, local_size: int) -> torch.Tensor:
@@ -426,6 +410,75 @@ def hole_metrics(pred: torch.Tensor, target: torch.Tensor, masks: torch.Tensor) 
     l1 = d.abs().flatten(1).sum(1) / npx
     psnr = 10 * torch.log10(1.0 / mse.clamp_min(1e-10))
     return {"psnr": float(psnr.mean()), "l1": float(l1.mean())}
+
+
+# ---------------------------------------------------------------------------------- train steps
+def completion_loss(outputs: torch.Tensor, images: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+    """Weighted MSE of the paper: mean over all pixels of (M * (C(x) - x))^2 (float32)."""
+    return ((outputs.float() - images.float()) * masks).pow(2).mean()
+
+
+def _bce(logits: torch.Tensor, real: bool) -> torch.Tensor:
+    target = torch.ones_like(logits) if real else torch.zeros_like(logits)
+    return F.binary_cross_entropy_with_logits(logits.float(), target)
+
+
+def _update(loss, opt, scaler) -> None:
+    opt.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    scaler.step(opt)
+    scaler.update()
+
+
+def completion_step(C, opt, scaler, images, masks, autocast) -> dict:
+    """Phase 1 (Tc): train the completion network alone with the MSE inside the hole."""
+    with autocast:
+        out = C(net_input(images, masks, C.mean_color))
+    loss = completion_loss(out, images, masks)
+    _update(loss, opt, scaler)
+    return {"mse": loss.detach()}
+
+
+def _d_loss(C, D, images, masks, boxes, real_boxes, cfg, autocast, out=None):
+    if out is None:
+        with torch.no_grad(), autocast:
+            out = C(net_input(images, masks, C.mean_color))
+    fake = paste(images, out.detach().to(images.dtype), masks)
+    L = cfg.local_size
+    with autocast:
+        d_fake = D(_cl(crop_boxes(fake, boxes, L), cfg), fake)
+        d_real = D(_cl(crop_boxes(images, real_boxes, L), cfg), images)
+    return (_bce(d_fake, False) + _bce(d_real, True)) / 2
+
+
+def discriminator_step(C, D, opt_d, scaler_d, images, masks, boxes, real_boxes, cfg, autocast) -> dict:
+    """Phase 2 (Td): train the discriminators alone on completed (fake) vs real images."""
+    loss = _d_loss(C, D, images, masks, local_boxes(boxes, cfg.size, cfg.local_size), real_boxes, cfg, autocast)
+    _update(loss, opt_d, scaler_d)
+    return {"d_loss": loss.detach()}
+
+
+def joint_step(C, D, opt_c, opt_d, scaler_c, scaler_d, images, masks, boxes, real_boxes, cfg, autocast) -> dict:
+    """Phase 3: one discriminator update, then the completion net on MSE + alpha * adversarial."""
+    lb = local_boxes(boxes, cfg.size, cfg.local_size)
+    with autocast:
+        out = C(net_input(images, masks, C.mean_color))
+    d_loss = _d_loss(C, D, images, masks, lb, real_boxes, cfg, autocast, out=out)
+    _update(d_loss, opt_d, scaler_d)
+    D.requires_grad_(False)                       # only the input gradient is needed through D
+    try:
+        fake = paste(images, out.to(images.dtype), masks)
+        with autocast:
+            adv = _bce(D(_cl(crop_boxes(fake, lb, cfg.local_size), cfg), fake), True)
+        mse = completion_loss(out, images, masks)
+        _update(mse + cfg.alpha * adv, opt_c, scaler_c)
+    finally:
+        D.requires_grad_(True)
+    return {"mse": mse.detach(), "adv": adv.detach(), "d_loss": d_loss.detach()}
+
+
+def _cl(t: torch.Tensor, cfg) -> torch.Tensor:
+    return t.contiguous(memory_format=torch.channels_last) if cfg.channels_last else t
 
 
 # ------------------------------------------------------------------------------ train (re-export)

@@ -1,0 +1,166 @@
+"""Prepare known face data sets (downloaded by the user) in the project's on-disk format.
+
+    python -m data_scripts.prepare <dataset> --src PATH --out PATH [options]
+
+Data sets: celeba, celeba-hq, ffhq, ckplus, jaffe, mug, ravdess, emotionet. Their licences forbid
+redistribution: download them yourself (only ``celeba --download`` fetches anything, through
+torchvision). ``--src`` may be the unpacked folder or the folder of the archives as downloaded.
+
+Every run writes ``OUT/manifest.csv`` + images (CK+, MUG and RAVDESS: one such folder per set,
+``OUT/training`` and ``OUT/recognition``, seed 004), prints a summary of what was kept and what was
+skipped and why, writes atomically and can be re-run: finished images are reused, not decoded again.
+
+Examples::
+
+    python -m data_scripts.prepare jaffe  --src ~/Downloads/jaffe --out data/jaffe --crop face --size 128
+    python -m data_scripts.prepare ckplus --src ~/Downloads/CK+ --out data/ckplus --frames-per-sequence 10
+    python -m data_scripts.prepare celeba --src data/raw/celeba --out data/celeba --download
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from data_scripts.common import Summary
+from data_scripts.prepare_core import Cropper, PrepareError, check_out
+
+DATASETS = ("celeba", "celeba-hq", "ffhq", "ckplus", "jaffe", "mug", "ravdess", "emotionet")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m data_scripts.prepare", description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog="Run `python -m data_scripts.prepare <dataset> --help` for each data set.")
+    sub = p.add_subparsers(dest="dataset", required=True, metavar="dataset")
+
+    def common(sp, fmt_default="auto"):
+        sp.add_argument("--src", required=True, help="downloaded data: a folder (archives inside are read) or a zip")
+        sp.add_argument("--out", required=True, help="output folder (manifest.csv + images); must be outside --src")
+        sp.add_argument("--crop", choices=("none", "center", "face"), default="none",
+                        help="none; center = largest centred square (seed 003 v0); face = dlib face box made "
+                             "square (seed 003 v2, needs the faces extra)")
+        sp.add_argument("--size", type=int, default=None,
+                        help="output side in pixels after --crop (face default 128)")
+        sp.add_argument("--margin", type=float, default=0.2, help="--crop face: box enlarged by this fraction")
+        sp.add_argument("--format", dest="fmt", choices=("auto", "png", "jpg"), default=fmt_default,
+                        help="auto: JPEG sources stay JPEG (copied unchanged without crop), others PNG")
+
+    def split_opts(sp):
+        sp.add_argument("--n-test-subjects", type=int, default=None,
+                        help="subjects held out as split=test (seed 004: 2-3 per data set; default 3 CK+, else 2)")
+        sp.add_argument("--test-subjects", nargs="+", default=None, help="explicit test subjects instead")
+        sp.add_argument("--seed", type=int, default=0, help="seed of the test-subject draw")
+
+    def seq_opts(sp):
+        sp.add_argument("--sets", nargs="+", default=["training", "recognition"],
+                        choices=("training", "recognition", "all"),
+                        help="training: frames at equal intervals; recognition: frames showing the label "
+                             "(CK+ last, MUG middle); all: every frame. Each goes to OUT/<set>/")
+        sp.add_argument("--frames-per-sequence", type=int, default=10,
+                        help="training set: frames sampled at equal intervals per sequence (0 = all)")
+        sp.add_argument("--recognition-frames", type=int, default=3,
+                        help="recognition set: frames per sequence (CK+ last K, MUG K around the middle)")
+
+    sp = sub.add_parser("celeba", help="CelebA aligned images + attributes, identities, landmarks, partition")
+    common(sp)
+    sp.add_argument("--download", action="store_true",
+                    help="fetch CelebA into --src with torchvision first (Google Drive; needs internet)")
+    sp.add_argument("--limit", type=int, default=None, help="only the first N images (a quick look)")
+
+    sp = sub.add_parser("celeba-hq", help="CelebA-HQ images (+ mapping to CelebA for identity/attributes)")
+    common(sp)
+    sp.add_argument("--celeba", default=None, help="folder with CelebA's annotation files (identity, attributes)")
+    sp.add_argument("--mapping", default=None, help="CelebA-HQ-to-CelebA-mapping.txt or image_list.txt")
+
+    sp = sub.add_parser("ffhq", help="FFHQ images (+ ffhq-dataset-v2.json, ffhq-features json)")
+    common(sp)
+    sp.add_argument("--metadata", default=None, help="ffhq-dataset-v2.json if it is not inside --src")
+
+    sp = sub.add_parser("ckplus", help="CK+: cohn-kanade-images/, Emotion/, FACS/, Landmarks/ (seed 004 sets)")
+    common(sp)
+    split_opts(sp)
+    seq_opts(sp)
+    sp.add_argument("--au-unknown-intensity", type=float, default=1.0,
+                    help="value of an AU that FACS codes without an intensity letter")
+
+    sp = sub.add_parser("jaffe", help="JAFFE: KA.AN1.39.tiff names -> subject, expression")
+    common(sp)
+    split_opts(sp)
+
+    sp = sub.add_parser("mug", help="MUG: <subject>/[session*/]<expression>/[take*/]*.jpg (seed 004 sets)")
+    common(sp)
+    split_opts(sp)
+    seq_opts(sp)
+
+    sp = sub.add_parser("ravdess", help="RAVDESS videos 02-01-05-01-02-01-12.mp4 -> frames (seed 004 training set)")
+    common(sp)
+    split_opts(sp)
+    seq_opts(sp)
+
+    sp = sub.add_parser("emotionet", help="EmotioNet: downloaded images + URL lists with AU annotations")
+    common(sp)
+    sp.add_argument("--urls", nargs="*", default=(), help="URL list files (CSV/TSV/text/xlsx) with AU columns")
+    return p
+
+
+def run(args: argparse.Namespace, summary: Summary, cropper: Cropper | None = None):
+    """Dispatch one parsed command; returns the preparer's counts. Raises PrepareError on refusal."""
+    from data_scripts import prepare_celeba as pc
+    from data_scripts import prepare_expr as pe
+
+    if args.dataset != "celeba" or not getattr(args, "download", False):
+        from pathlib import Path
+        if not Path(args.src).exists():
+            raise PrepareError(f"--src {args.src} does not exist")
+    check_out(args.src, args.out)
+    cropper = cropper or Cropper(args.crop, args.size, args.margin)
+    kw = dict(fmt=args.fmt)
+    ds = args.dataset
+    if ds == "celeba":
+        return pc.prepare_celeba(args.src, args.out, summary, cropper, download=args.download, limit=args.limit, **kw)
+    if ds == "celeba-hq":
+        return pc.prepare_celeba_hq(args.src, args.out, summary, cropper, celeba=args.celeba, mapping=args.mapping, **kw)
+    if ds == "ffhq":
+        return pc.prepare_ffhq(args.src, args.out, summary, cropper, metadata=args.metadata, **kw)
+    if ds == "emotionet":
+        return pe.prepare_emotionet(args.src, args.out, summary, cropper, urls=args.urls, **kw)
+    split = dict(n_test_subjects=args.n_test_subjects, test_subjects=args.test_subjects, seed=args.seed)
+    if ds == "jaffe":
+        if split["n_test_subjects"] is None:
+            split["n_test_subjects"] = 2
+        return pe.prepare_jaffe(args.src, args.out, summary, cropper, **split, **kw)
+    extra = {"au_unknown_intensity": args.au_unknown_intensity} if ds == "ckplus" else {}
+    return pe.prepare_sequences(ds, args.src, args.out, summary, cropper, sets=tuple(dict.fromkeys(args.sets)),
+                                frames_per_sequence=args.frames_per_sequence,
+                                recognition_frames=args.recognition_frames, **split, **extra, **kw)
+
+
+def main(argv=None, cropper: Cropper | None = None) -> int:
+    """CLI entry point; ``cropper`` lets tests inject a face detector. Returns the exit status."""
+    args = build_parser().parse_args(argv)
+    summary = Summary(f"prepare {args.dataset} -> {args.out}")
+    try:
+        counts = run(args, summary, cropper)
+    except PrepareError as e:
+        summary.report()
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        summary.report()
+        print("interrupted: finished images and their manifest rows are kept; run again to continue",
+              file=sys.stderr)
+        return 130
+    summary.report()
+    if isinstance(counts, dict):
+        for which, n in counts.items():
+            print(f"  {which}: {n} rows in {args.out}/{which}/manifest.csv")
+    else:
+        print(f"  {counts} rows in {args.out}/manifest.csv")
+    if summary.kept == 0:
+        print("error: nothing was written (see the skipped reasons above)", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

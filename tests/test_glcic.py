@@ -1,0 +1,129 @@
+"""GLCIC: shapes, exact known pixels, phase schedule, bit-identical resume, input errors."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from helpers import glcic as G
+
+
+def _cfg(**kw):
+    base = dict(data="toy", n_train=32, size=32, local_size=16, width=0.125, batch=2, steps_c=3,
+                steps_d=2, steps_total=8, log_every=1, sample_every=0, save_every_steps=None,
+                save_every_minutes=None, threads=None)
+    base.update(kw)
+    return G.Config.quick(**base)
+
+
+@pytest.mark.parametrize("size,local,width", [(32, 16, 0.125), (64, 32, 0.25)])
+def test_network_shapes(size, local, width):
+    torch.manual_seed(0)
+    C, D = G.build_models(G.Config.quick(size=size, local_size=local, width=width))
+    x = torch.rand(2, 4, size, size)
+    assert C(x).shape == (2, 3, size, size)
+    assert D(torch.rand(2, 3, local, local), torch.rand(2, 3, size, size)).shape == (2,)
+    # the paper's widths at 256: 6 global and 5 local stride-2 convs down to 4x4, then FC-1024
+    D256 = G.ContextDiscriminator(256, 128, width=1.0)
+    convs = lambda m: [l for l in m if isinstance(l, torch.nn.Conv2d)]
+    assert len(convs(D256.global_d)) == 6 and len(convs(D256.local_d)) == 5
+    assert D256.global_d[-2].out_features == 1024 and D256.fc.in_features == 2048
+    dil = [l.dilation[0] for l in G.CompletionNet(1.0).body if isinstance(l, torch.nn.Conv2d)]
+    assert [d for d in dil if d > 1] == [2, 4, 8, 16]
+
+
+def test_complete_keeps_known_pixels_exactly():
+    torch.manual_seed(0)
+    C = G.CompletionNet(0.125)
+    x = torch.rand(3, 3, 32, 32) * 2 - 1
+    m = G.boxes_to_masks(G.sample_boxes(3, 32, "random", torch.Generator().manual_seed(1)), 32)
+    out = G.complete(C, x, m)
+    known = m.expand_as(x) == 0
+    assert torch.equal(out[known], x[known])
+    assert not torch.equal(out[~known], x[~known])
+    assert out.shape == x.shape
+    pb = G.complete(C, x, m, poisson=True)             # Poisson blending also keeps known pixels
+    far = torch.nn.functional.max_pool2d(m, 5, 1, 2).expand_as(x) == 0
+    assert torch.allclose(pb[far], x[far], atol=1 / 127.5 + 1e-6)
+
+
+def test_hole_samplers_follow_the_seed():
+    b = G.sample_boxes(500, 256, "random", torch.Generator().manual_seed(0))
+    assert b[:, :2].min() >= 5 and b[:, :2].max() <= 145
+    assert b[:, 2:].min() >= 48 and b[:, 2:].max() <= 96
+    assert G.sample_boxes(2, 256, "mouth")[0].tolist() == [56, 128, 144, 96]
+    assert G.sample_boxes(1, 64, "mouth")[0].tolist() == [14, 32, 36, 24]
+    lb = G.local_boxes(torch.tensor([[0, 0, 10, 10], [50, 50, 12, 12]]), 64, 32)
+    assert lb.tolist() == [[0, 0, 32, 32], [32, 32, 32, 32]]      # clamped inside the image
+
+
+def test_phase_schedule():
+    cfg = _cfg(steps_c=3, steps_d=2, steps_total=8)
+    assert [G.phase_at(s, cfg) for s in range(8)] == ["completion"] * 3 + ["discriminator"] * 2 + ["joint"] * 3
+
+
+def test_training_switches_phases(tmp_path):
+    hist = G.train(_cfg(), tmp_path / "run", progress=False)
+    assert hist["phase"].tolist() == ["completion"] * 3 + ["discriminator"] * 2 + ["joint"] * 3
+    assert hist["step"].tolist() == list(range(1, 9))
+    assert hist.loc[hist.phase == "completion", "d_loss"].isna().all()
+    assert hist.loc[hist.phase == "joint", "adv"].notna().all()
+
+
+def _params(run_dir, cfg):
+    from helpers.glcic_train import load_run
+
+    C, D, step, _ = load_run(cfg, run_dir)
+    return step, {**{"C." + k: v for k, v in C.state_dict().items()},
+                  **{"D." + k: v for k, v in D.state_dict().items()}}
+
+
+@pytest.mark.parametrize("optimizer", ["adadelta", "adam"])
+def test_resume_is_bit_identical(tmp_path, optimizer):
+    cfg = _cfg(optimizer=optimizer, lr=1.0 if optimizer == "adadelta" else 1e-3)
+    G.train(cfg, tmp_path / "a", progress=False)                      # uninterrupted
+    h1 = G.train(cfg, tmp_path / "b", max_steps=4, progress=False)   # stops inside Td ...
+    assert h1.attrs["step"] == 4 and h1.attrs["stopped_by"] == "steps"
+    h2 = G.train(cfg, tmp_path / "b", progress=False)                # ... and continues
+    assert h2["step"].tolist() == list(range(1, 9))
+    sa, pa = _params(tmp_path / "a", cfg)
+    sb, pb = _params(tmp_path / "b", cfg)
+    assert sa == sb == 8
+    diff = [k for k in pa if not torch.equal(pa[k], pb[k])]
+    assert not diff, f"resumed run differs in {diff[:5]}"
+
+
+def test_bad_inputs():
+    C = G.CompletionNet(0.125)
+    x = torch.zeros(1, 3, 32, 32)
+    m = torch.zeros(1, 1, 32, 32)
+    with pytest.raises(ValueError, match="3 \\(RGB\\) channels"):
+        G.complete(C, torch.zeros(1, 4, 32, 32), m)
+    with pytest.raises(ValueError, match="only 0"):
+        G.complete(C, x, m + 0.5)
+    with pytest.raises(ValueError, match="do not match"):
+        G.complete(C, x, torch.zeros(1, 1, 16, 16))
+    with pytest.raises(ValueError, match=r"\[-1,1\]"):
+        G.complete(C, x + 3, m)
+    with pytest.raises(ValueError, match="multiples of 4"):
+        G.complete(C, torch.zeros(1, 3, 30, 30), torch.zeros(1, 1, 30, 30))
+    with pytest.raises(ValueError, match="smaller than the local patch"):
+        G.check_inputs(torch.zeros(1, 3, 32, 32), local_size=64)
+    with pytest.raises(ValueError, match="smaller than the local patch"):
+        G.local_boxes(torch.zeros(1, 4, dtype=torch.long), 32, 64)
+    with pytest.raises(ValueError, match="local_size"):
+        G.Config.quick(size=32, local_size=64).validate()
+    with pytest.raises(ValueError, match="holes"):
+        G.sample_boxes(1, 64, "eyes")
+    with pytest.raises(ValueError, match="optimizer"):
+        G.Config.quick(optimizer="sgd").validate()
+    D = G.ContextDiscriminator(32, 16, 0.125)
+    with pytest.raises(ValueError, match="discriminator expects"):
+        D(torch.zeros(1, 3, 8, 8), torch.zeros(1, 3, 32, 32))
+
+
+def test_profiles():
+    q, d, f = G.Config.quick(), G.Config.demo(), G.Config.full()
+    assert (f.size, f.local_size, f.batch, f.steps_c, f.steps_d, f.steps_total, f.alpha, f.optimizer) == \
+        (256, 128, 96, 90_000, 10_000, 480_000, 4e-4, "adadelta")
+    assert d.size == 64 and q.size <= 64
+    assert G.for_profile("demo", holes="mouth").holes == "mouth"

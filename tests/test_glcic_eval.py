@@ -1,0 +1,88 @@
+"""helpers.glcic_eval: test sets, baselines, evaluate/compare, curves and the claims table."""
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import torch.nn.functional as F
+
+from helpers import glcic_eval as E
+
+
+def _batch(n=4, size=32, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = 0.5 + 0.3 * F.interpolate(torch.rand(n, 3, 4, 4, generator=g) * 2 - 1, size=size, mode="bilinear",
+                                  align_corners=False)            # skin-like: far from mid-grey
+    m = torch.zeros(n, 1, size, size)
+    m[:, :, 12:22, 8:24] = 1
+    return x, m
+
+
+@pytest.mark.parametrize("fn", [E.mean_fill, E.telea])
+def test_baselines_keep_known_pixels_and_fill_holes(fn):
+    x, m = _batch()
+    holed = x * (1 - m)
+    out = fn(holed, m)
+    assert out.shape == x.shape
+    assert torch.equal(out * (1 - m), holed * (1 - m))          # known pixels exactly kept
+    assert (out * m).abs().sum() > 0                            # something was filled in
+    # on smooth images a baseline beats leaving the hole grey
+    from helpers import metrics
+    assert (metrics.hole_l1(out, x, m) < metrics.hole_l1(holed, x, m)).all()
+
+
+def test_mean_fill_uses_known_mean():
+    x = torch.full((1, 3, 8, 8), 0.5)
+    m = torch.zeros(1, 1, 8, 8)
+    m[..., 2:4, 2:4] = 1
+    out = E.mean_fill(x * (1 - m), m)
+    assert torch.allclose(out, x)
+
+
+def test_testsets_are_fixed_and_disjoint_from_training():
+    a = E.make_testset("mouth", n=3, size=32)
+    b = E.make_testset("mouth", n=3, size=32)
+    assert torch.equal(a.images, b.images) and torch.equal(a.masks, b.masks)
+    r = E.make_testset("random", n=3, size=32)
+    assert not torch.equal(r.masks[0], r.masks[1])               # random boxes differ
+    assert torch.equal(r.images, a.images)                      # same faces, other holes
+    f = E.make_testset("facemask", n=3, size=32)
+    assert (f.masks.flatten(1).sum(1) > 0).all()
+    assert set(np.unique(f.masks.numpy())) <= {0.0, 1.0}
+    from helpers.synthfaces import SynthFaces
+    train = SynthFaces(seed=0, size=32)                      # what glcic training draws from
+    train_ids = {train.params(i)["identity"] for i in range(2000)}
+    assert max(train_ids) < min(E.TEST_IDENTITIES) and set(a.identities) <= set(E.TEST_IDENTITIES)
+    with pytest.raises(ValueError):
+        E.make_testset("nose", n=2)
+
+
+def test_evaluate_and_compare_rank_methods():
+    ts = E.make_testset("mouth", n=3, size=32)
+    ts_r = E.make_testset("random", n=3, size=32)
+    grey = lambda images, masks: images                       # leaves the hole at 0 (mid-grey)
+    df = E.evaluate(E.telea, ts)
+    assert list(df.columns[:4]) == ["image", "psnr", "ssim", "l1"] and {"orb", "sift"} <= set(df.columns)
+    assert (df["known_diff"] == 0).all() and len(df) == 3
+    table = E.compare({"grey": grey, "Telea": E.telea, "mean fill": E.mean_fill},
+                      {"mouth": ts, "random": ts_r}, progress=False)
+    assert len(table) == 6
+    mg = E.margins(table, ["Telea"], ["grey"], holes="mouth", measures=("psnr", "l1"))
+    assert mg["beats"].all() and (mg["margin"] > 0).all()
+    wide = E.pivot(table)
+    assert ("mouth", "psnr") in wide.columns
+    with pytest.raises(ValueError):
+        E.evaluate(lambda i, m: i[:, :1], ts)
+
+
+def test_claims_table_verdicts():
+    table = pd.DataFrame([
+        {"method": "random", "holes": "mouth", "psnr": 20.0, "ssim": 0.5, "l1": 0.08, "orb": 60.0, "sift": 200.0},
+        {"method": "mouth", "holes": "mouth", "psnr": 22.0, "ssim": 0.6, "l1": 0.06, "orb": 50.0, "sift": 180.0},
+    ])
+    curves = {"random": pd.DataFrame({"step": [1, 2, 3], "orb": [70.0, 65.0, 60.0]}),
+              "mouth": pd.DataFrame({"step": [1, 2, 3], "orb": [50.0, 50.0, 50.0]})}
+    summary = {"random": 2, "mouth": 7, "tie": 1, "mean_score": 3.6}
+    t = E.claims_table(table, summary, curves, survey_simulated=False)
+    assert t["reproduced"].str.startswith("yes").sum() == len(t) - 1   # the 2 dB gap is not "small"
+    assert t.iloc[-1]["reproduced"].startswith("no")
+    assert E.slope(curves["random"], "orb") == pytest.approx(-5000.0)

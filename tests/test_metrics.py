@@ -1,0 +1,94 @@
+"""helpers.metrics: hole-restricted PSNR/SSIM/L1 and the seed's feature-matching distance."""
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from helpers import metrics
+
+
+def _faces(n=3, size=64, seed=0):
+    """Smooth random images with some structure (edges for the feature detectors)."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(n, 3, size // 8, size // 8, generator=g) * 2 - 1
+    x = F.interpolate(x, size=size, mode="bicubic", align_corners=False)
+    x = x + 0.3 * (torch.rand(n, 3, size, size, generator=g) > 0.9).float()   # speckles = corners
+    return x.clamp(-1, 1)
+
+
+def _mask(n=3, size=64):
+    m = torch.zeros(n, 1, size, size)
+    m[:, :, 32:56, 14:50] = 1
+    return m
+
+
+def test_identical_images_are_perfect():
+    x, m = _faces(), _mask()
+    assert torch.isinf(metrics.hole_psnr(x, x, m)).all()
+    assert torch.allclose(metrics.hole_ssim(x, x, m), torch.ones(3), atol=1e-5)
+    assert torch.equal(metrics.hole_l1(x, x, m), torch.zeros(3))
+    for method in ("orb", "sift"):
+        assert np.all(metrics.feature_distances(x, x, m, method) == 0.0)
+
+
+def test_noise_worsens_every_measure():
+    x, m = _faces(), _mask()
+    g = torch.Generator().manual_seed(1)
+    small = (x + 0.05 * torch.randn(x.shape, generator=g)).clamp(-1, 1)
+    big = (x + 0.3 * torch.randn(x.shape, generator=g)).clamp(-1, 1)
+    p0, p1 = metrics.hole_psnr(small, x, m), metrics.hole_psnr(big, x, m)
+    s0, s1 = metrics.hole_ssim(small, x, m), metrics.hole_ssim(big, x, m)
+    l0, l1 = metrics.hole_l1(small, x, m), metrics.hole_l1(big, x, m)
+    assert (p0 > p1).all() and (p1 < 30).all()
+    assert (s0 > s1).all() and (s0 < 1).all()
+    assert (l0 < l1).all() and (l0 > 0).all()
+    for method in ("orb", "sift"):
+        d0 = metrics.feature_distances(small, x, m, method).mean()
+        d1 = metrics.feature_distances(big, x, m, method).mean()
+        assert 0 < d0 < d1, (method, d0, d1)
+
+
+def test_only_hole_pixels_count():
+    x, m = _faces(), _mask()
+    y = x.clone()
+    y[:, :, :10, :10] = -x[:, :, :10, :10]          # change only known pixels
+    assert torch.isinf(metrics.hole_psnr(y, x, m)).all()
+    assert torch.equal(metrics.hole_l1(y, x, m), torch.zeros(3))
+
+
+def test_psnr_and_l1_known_values():
+    x = torch.zeros(1, 3, 16, 16)
+    m = torch.zeros(1, 1, 16, 16)
+    m[..., 4:8, 4:8] = 1
+    y = x.clone()
+    y[..., 4:8, 4:8] = 0.2                          # 0.1 on the [0,1] scale
+    assert metrics.hole_l1(y, x, m).item() == pytest.approx(0.1)
+    assert metrics.hole_psnr(y, x, m).item() == pytest.approx(20.0, abs=1e-4)   # 10*log10(1/0.01)
+
+
+def test_feature_special_cases():
+    flat = torch.zeros(3, 64, 64)
+    m = _mask(1)[0]
+    both = metrics.feature_match(flat, flat, m, "orb")
+    assert both.case == "both-empty" and both.distance == 0.0
+    one = metrics.feature_match(flat, _faces(1)[0], m, "orb")
+    assert one.case == "one-empty" and one.distance == metrics.WORST_DISTANCE["orb"]
+    ok = metrics.feature_match(_faces(1)[0], _faces(1)[0], m, "sift")
+    assert ok.case == "matched" and ok.n_matches > 0
+
+
+def test_bad_inputs_raise():
+    x, m = _faces(), _mask()
+    with pytest.raises(ValueError, match="3 channels"):
+        metrics.hole_psnr(x[:, :1], x[:, :1], m)
+    with pytest.raises(ValueError, match="0 .known. and 1"):
+        metrics.hole_l1(x, x, m * 0.5)
+    with pytest.raises(ValueError, match="at least one hole"):
+        metrics.hole_l1(x, x, torch.zeros_like(m))
+    with pytest.raises(ValueError, match=r"\[-1, 1\]"):
+        metrics.hole_l1(x * 3, x, m)
+    with pytest.raises(ValueError, match="method"):
+        metrics.feature_distance(x[0], x[0], m[0], "surf")
+    assert "orb" in metrics.available_feature_methods()
