@@ -88,7 +88,7 @@ def _box_of(row):
 
 
 def crop_transform(mode: str, image: np.ndarray, row: dict, *, size: int, version: str = "v2",
-                   eye_mouth: float = 80.0, level_eyes: bool = True, min_score: float = 0.5):
+                   eye_mouth: float = 80.0, level_eyes: bool = True, min_score: float = 0.0):
     """Return ``(M 2x3, landmarks or None)`` for one photo, detecting the face when needed."""
     from helpers import detect as D
 
@@ -155,7 +155,7 @@ def assign_split(out: Path, test: float, train: float | None, seed: int, by_subj
 
 def crop_folder(mode: str, src, out, *, size: int | None = None, version: str = "v2", eye_mouth: float = 80.0,
                 level_eyes: bool = True, border: str = "reflect", fmt: str = "png", test: float | None = None,
-                train: float | None = None, seed: int = 0, by_subject: bool = False, min_score: float = 0.5,
+                train: float | None = None, seed: int = 0, by_subject: bool = False, min_score: float = 0.0,
                 progress: bool = True) -> Summary:
     """Crop every face of ``src`` into ``out`` (on-disk format). See the module doc for the modes."""
     from helpers import detect as D
@@ -202,7 +202,7 @@ def crop_folder(mode: str, src, out, *, size: int | None = None, version: str = 
                 summary.skip(str(e), row["file"])
                 continue
             crop = D.warp(img, M, size, border=border, fade=(mode == "ffhq"))
-            labels = {k: v for k, v in row.items() if k not in skip_cols and not (isinstance(v, float) and np.isnan(v))}
+            labels = {k: v for k, v in row.items() if k not in skip_cols and not (pd.api.types.is_scalar(v) and pd.isna(v))}
             labels.setdefault("source", str(row["file"]))
             prev = [row.get(c) for c in AFF_COLUMNS]
             full = _as3(M) @ _as3(prev) if all(v is not None and pd.notna(v) for v in prev) else _as3(M)
@@ -232,7 +232,9 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--format", dest="fmt", choices=("png", "jpg"), default="png", help="output image format")
         sp.add_argument("--border", choices=("reflect", "replicate", "constant"), default="reflect",
                         help="how to fill where the crop leaves the photo")
-        sp.add_argument("--min-score", type=float, default=0.5, help="dlib detection score when faces must be detected")
+        sp.add_argument("--min-score", type=float, default=0.0,
+                        help="dlib detection score when faces must be detected (0 = dlib's default; the most "
+                             "confident face is used)")
         sp.add_argument("--test", type=float, default=None,
                         help="test split: a count (>= 1) or a fraction (< 1); no split column if omitted")
         sp.add_argument("--train", type=float, default=None, help="train split size (count or fraction); default: the rest")

@@ -150,9 +150,9 @@ def label_landmarks(root, backend: str = "dlib", overwrite: bool = False, device
         model = fan_model(device)
     else:
         D._models()
-    for c in LANDMARK_COLUMNS:
-        if c not in df.columns:
-            df[c] = np.nan
+    missing_cols = [c for c in LANDMARK_COLUMNS if c not in df.columns]
+    if missing_cols:
+        df = pd.concat([df, pd.DataFrame(np.nan, index=df.index, columns=missing_cols)], axis=1)
     lm_idx = [df.columns.get_loc(c) for c in LANDMARK_COLUMNS]
     try:
         for n, i in enumerate(tqdm(todo, desc=f"landmarks ({backend})", disable=not progress)):
@@ -332,9 +332,9 @@ def label_aus(root, backend: str = "openface", openface_bin=None, overwrite: boo
     todo = _todo(df, AU_COLUMNS, overwrite)
     summary = Summary(f"label AUs ({backend}) {root}")
     summary.keep(len(df) - len(todo))
-    for c in AU_COLUMNS:
-        if c not in df.columns:
-            df[c] = np.nan
+    missing_cols = [c for c in AU_COLUMNS if c not in df.columns]
+    if missing_cols:
+        df = pd.concat([df, pd.DataFrame(np.nan, index=df.index, columns=missing_cols)], axis=1)
     tag = ("openface " + Path(runner).name + " (intensity 0..5)") if backend == "openface" else \
         "py-feat (occurrence probability 0..1; AU45 from AU43)"
     if "au_backend" not in df.columns:
@@ -402,10 +402,11 @@ def label_celeba(root, attr=None, identity=None, landmarks=None, overwrite: bool
     """Join CelebA annotations into ``root``'s manifest by image stem (of ``source`` if present,
     else of ``file``).
 
-    Adds ``smiling`` (0/1 from ``Smiling``), ``attr_<Name>`` (0/1) for all 40 attributes,
-    ``subject`` (the CelebA identity) and CelebA's 5 points as ``lm5_<name>_x/_y`` (e.g.
-    ``lm5_lefteye_x``), mapped into the image with the ``aff_*`` columns when the rows were made
-    by ``data_scripts.crop`` (otherwise they are in the original aligned 178x218 image).
+    Adds ``smiling`` (0/1 from ``Smiling``), the 40 attributes under their own names (0/1, as
+    ``data_scripts.prepare_celeba`` writes them), ``subject`` (the CelebA identity) and CelebA's 5
+    points as ``lefteye_x .. rightmouth_y``, mapped into the image with the ``aff_*`` columns when
+    the rows were made by ``data_scripts.crop`` (otherwise they are in the original aligned
+    178x218 image).
     Existing values are kept unless ``overwrite``.
     """
     from data_scripts.crop import AFF_COLUMNS
@@ -426,9 +427,9 @@ def label_celeba(root, attr=None, identity=None, landmarks=None, overwrite: bool
         j = a.reindex(keys.values)
         j.index = df.index
         for name in a.columns:
-            new[f"attr_{name}"] = (j[name] == 1).astype("Int64").where(j[name].notna())
+            new[name] = (j[name] == 1).astype("Int64").where(j[name].notna())
         if "Smiling" in a.columns:
-            new["smiling"] = new["attr_Smiling"]
+            new["smiling"] = new["Smiling"]
     if identity:
         t = _read_celeba_table(identity, "identity")
         matched |= keys.isin(t.index)
@@ -445,8 +446,8 @@ def label_celeba(root, attr=None, identity=None, landmarks=None, overwrite: bool
             M = df[list(AFF_COLUMNS)].to_numpy(np.float64).reshape(-1, 2, 3)
             pts = np.einsum("nij,nkj->nki", M[:, :, :2], pts) + M[:, None, :, 2]
         for k, n in enumerate(names):
-            new[f"lm5_{n}_x"] = pd.Series(pts[:, k, 0], index=df.index)
-            new[f"lm5_{n}_y"] = pd.Series(pts[:, k, 1], index=df.index)
+            new[f"{n}_x"] = pd.Series(pts[:, k, 0], index=df.index)
+            new[f"{n}_y"] = pd.Series(pts[:, k, 1], index=df.index)
     for col, vals in new.items():
         if col in df.columns and not overwrite:
             df[col] = df[col].where(df[col].notna(), vals)
@@ -471,11 +472,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="what", required=True)
     lm = sub.add_parser("landmarks", help="68 landmarks (dlib offline, or FAN)")
     lm.add_argument("root", help="face folder (manifest.csv) or folder of images")
-    lm.add_argument("--backend", choices=("dlib", "fan"), default="dlib")
+    lm.add_argument("--backend", choices=("dlib", "fan"), default="dlib",
+                    help="dlib: offline (default); fan: face-alignment's FAN, downloads its weights on first use")
     lm.add_argument("--device", default="cpu", help="FAN device (cpu/cuda)")
     au = sub.add_parser("aus", help="17 AU intensities (OpenFace, or py-feat)")
     au.add_argument("root", help="face folder (manifest.csv) or folder of images")
-    au.add_argument("--backend", choices=("openface", "pyfeat"), default="openface")
+    au.add_argument("--backend", choices=("openface", "pyfeat"), default="openface",
+                    help="openface: OpenFace 2.x binary, AU*_r intensities 0..5 (default); pyfeat: py-feat, "
+                         "occurrence probabilities 0..1")
     au.add_argument("--openface-bin", default=None, help="path to FaceLandmarkImg or FeatureExtraction")
     au.add_argument("--batch", type=int, default=200, help="images per OpenFace call")
     au.add_argument("--device", default="cpu", help="py-feat device")

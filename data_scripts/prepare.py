@@ -24,7 +24,7 @@ import sys
 from data_scripts.common import Summary
 from data_scripts.prepare_core import Cropper, PrepareError, check_out
 
-DATASETS = ("celeba", "celeba-hq", "ffhq", "ckplus", "jaffe", "mug", "ravdess", "emotionet")
+DATASETS = ("celeba", "celeba-hq", "ffhq", "ckplus", "jaffe", "mug", "ravdess", "emotionet", "combine")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -100,7 +100,79 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("emotionet", help="EmotioNet: downloaded images + URL lists with AU annotations")
     common(sp)
     sp.add_argument("--urls", nargs="*", default=(), help="URL list files (CSV/TSV/text/xlsx) with AU columns")
+    sp = sub.add_parser("combine", help="merge prepared folders (e.g. CK+, MUG, RAVDESS training sets, seed 004)")
+    sp.add_argument("inputs", nargs="+", help="prepared folders (each with a manifest.csv)")
+    sp.add_argument("--out", required=True, help="output folder")
+    sp.add_argument("--link", choices=("hard", "copy"), default="hard", help="hard-link images (default) or copy")
     return p
+
+
+def combine(inputs, out, summary: Summary, link: str = "hard") -> int:
+    """Merge prepared folders into one (seed 004 trained on CK+, MUG and RAVDESS together).
+
+    Images go to ``out/<name>/<file>`` (``name`` = the input's ``source`` column, else its folder
+    name), hard-linked where possible (``link="copy"`` copies); subjects become ``<name>:<subject>``
+    so they stay distinct; all columns are kept. Re-runnable: files already there are kept.
+    """
+    import os
+    import shutil
+    from pathlib import Path
+
+    import pandas as pd
+
+    from data_scripts.common import atomic_write_bytes, inside, safe_filename
+    from helpers.data import read_manifest
+
+    out = Path(out)
+    frames, names = [], []
+    for root in map(Path, inputs):
+        try:
+            df = read_manifest(root)
+        except (FileNotFoundError, ValueError) as e:
+            raise PrepareError(f"combine: {root} is not a prepared folder: {e}") from e
+        if not len(df):
+            summary.skip("empty input manifest", root)
+            continue
+        src = df["source"].dropna() if "source" in df.columns else pd.Series([], dtype=str)
+        name = safe_filename(src.iloc[0] if len(src) and src.nunique() == 1 else root.name)
+        while name in names:
+            name += "_"
+        names.append(name)
+        check_out(root, out)
+        df = df.copy()
+        df["file"] = name + "/" + df["file"]
+        if "subject" in df.columns:
+            df["subject"] = df["subject"].map(lambda v, n=name: v if pd.isna(v) else f"{n}:{v}")
+        df["dataset"] = name
+        for old, new in zip(read_manifest(root)["file"], df["file"]):
+            dst = inside(out, out / new)
+            srcf = root / old
+            if not srcf.is_file():
+                summary.skip("image listed but missing", srcf)
+                df = df[df["file"] != new]
+                continue
+            if not (dst.is_file() and dst.stat().st_size == srcf.stat().st_size):
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                tmp = dst.with_name(f".{dst.name}.tmp")
+                try:
+                    if link == "hard":
+                        try:
+                            os.link(srcf, tmp)
+                        except OSError:  # another file system: copy instead
+                            shutil.copyfile(srcf, tmp)
+                    else:
+                        shutil.copyfile(srcf, tmp)
+                    os.replace(tmp, dst)
+                finally:
+                    tmp.unlink(missing_ok=True)
+            summary.keep()
+        frames.append(df)
+    if not frames:
+        raise PrepareError("combine: no rows to combine")
+    merged = pd.concat(frames, ignore_index=True)
+    atomic_write_bytes(out / "manifest.csv", merged.to_csv(index=False).encode("utf-8"))
+    read_manifest(out)  # the result must be a valid face folder
+    return len(merged)
 
 
 def run(args: argparse.Namespace, summary: Summary, cropper: Cropper | None = None):
@@ -108,6 +180,8 @@ def run(args: argparse.Namespace, summary: Summary, cropper: Cropper | None = No
     from data_scripts import prepare_celeba as pc
     from data_scripts import prepare_expr as pe
 
+    if args.dataset == "combine":
+        return combine(args.inputs, args.out, summary, link=args.link)
     if args.dataset != "celeba" or not getattr(args, "download", False):
         from pathlib import Path
         if not Path(args.src).exists():
@@ -119,7 +193,8 @@ def run(args: argparse.Namespace, summary: Summary, cropper: Cropper | None = No
     if ds == "celeba":
         return pc.prepare_celeba(args.src, args.out, summary, cropper, download=args.download, limit=args.limit, **kw)
     if ds == "celeba-hq":
-        return pc.prepare_celeba_hq(args.src, args.out, summary, cropper, celeba=args.celeba, mapping=args.mapping, **kw)
+        return pc.prepare_celeba_hq(args.src, args.out, summary, cropper, celeba=args.celeba, mapping=args.mapping,
+                                    **kw)
     if ds == "ffhq":
         return pc.prepare_ffhq(args.src, args.out, summary, cropper, metadata=args.metadata, **kw)
     if ds == "emotionet":

@@ -15,7 +15,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from data_scripts.common import Summary
-from data_scripts.prepare_core import (Cropper, Item, PrepareError, Skip, SourceTree, is_image_name,
+from data_scripts.prepare_core import (Cropper, Item, PrepareError, SourceTree, is_image_name,
                                        natural_key, output_name, report_bad_archives, write_items)
 
 CELEBA_FILES = ("list_attr_celeba", "identity_CelebA", "list_landmarks_align_celeba", "list_eval_partition")
@@ -45,11 +45,20 @@ def read_table(text: str) -> tuple[list[str] | None, dict[str, list[str]]]:
             header = first[1:] if first[0].lower() in ("image_id", "file", "filename", "image", "idx") else first
             i += 1
     rows = {}
-    for ln in lines[i:]:
-        parts = split(ln)
-        if len(parts) >= 2:
-            rows[parts[0]] = parts[1:]
+    for ln in lines[i:]:  # values stay one string per row until asked for (202,599 x 40 objects otherwise)
+        ln = ln.strip()
+        cut = ln.find(",") if sep else len(ln.split(None, 1)[0])
+        if 0 < cut < len(ln):
+            rows[ln[:cut].strip()] = ln[cut + 1:]
     return header, rows
+
+
+def row_values(rows: dict[str, str], name: str) -> list[str] | None:
+    """The values of one row of a :func:`read_table` table, or None when the file is not listed."""
+    line = rows.get(name)
+    if line is None:
+        return None
+    return [t.strip() for t in line.split(",")] if "," in line else line.split()
 
 
 def _find_table(tree: SourceTree, stem: str, extra: SourceTree | None = None):
@@ -81,12 +90,12 @@ def celeba_labels(name: str, ann: dict) -> dict:
     """Labels of one CelebA file name (``000001.jpg``) from the loaded annotations."""
     labels: dict = {}
     if "identity" in ann and name in ann["identity"][1]:
-        labels["subject"] = ann["identity"][1][name][0]
+        labels["subject"] = row_values(ann["identity"][1], name)[0]
     if "partition" in ann and name in ann["partition"][1]:
-        labels["split"] = PARTITION.get(ann["partition"][1][name][0], "")
+        labels["split"] = PARTITION.get(row_values(ann["partition"][1], name)[0], None)
     if "attr" in ann:
         header, rows = ann["attr"]
-        vals = rows.get(name)
+        vals = row_values(rows, name)
         if vals is not None and len(vals) == len(header):
             attrs = {h: (1 if int(float(v)) > 0 else 0) for h, v in zip(header, vals)}
             labels["smiling"] = attrs["Smiling"]
@@ -97,7 +106,7 @@ def celeba_labels(name: str, ann: dict) -> dict:
 def celeba_points(name: str, ann: dict) -> dict:
     if "landmarks" not in ann or name not in ann["landmarks"][1]:
         return {}
-    vals = ann["landmarks"][1][name]
+    vals = row_values(ann["landmarks"][1], name)
     if len(vals) != 10:
         return {}
     return {"celeba5": np.asarray([float(v) for v in vals], dtype=np.float32).reshape(5, 2)}
@@ -144,7 +153,8 @@ def prepare_celeba(src, out, summary: Summary, cropper: Cropper, *, download=Fal
             for rel in images:
                 name = PurePosixPath(rel).name
                 labels = {"source": "celeba", "celeba_file": name, **celeba_labels(name, ann)}
-                yield Item(file=output_name("images", name, suffix=".png"), load=(lambda r=rel: tree.read_bytes(r)),
+                yield Item(file=output_name("images", name, suffix=".png"), origin=rel,
+                           load=(lambda r=rel: tree.read_bytes(r)),
                            labels=labels, points=celeba_points(name, ann),
                            point_columns={"celeba5": CELEBA_LANDMARKS})
         return write_items(items(), Path(out), summary, cropper, fmt=fmt, settings={"dataset": "celeba"},
@@ -227,7 +237,7 @@ def prepare_celeba_hq(src, out, summary: Summary, cropper: Cropper, *, celeba=No
                     if hq_attr:
                         labels.update(celeba_labels(f"{idx}.jpg", hq_attr))
                     yield Item(file=output_name("images", f"{idx:05d}", suffix=".png"),
-                               load=(lambda r=rel: tree.read_bytes(r)), labels=labels)
+                               load=(lambda r=rel: tree.read_bytes(r)), origin=rel, labels=labels)
             return write_items(items(), Path(out), summary, cropper, fmt=fmt, settings={"dataset": "celeba-hq"},
                                desc="celeba-hq", total=len(images))
         finally:
@@ -328,6 +338,7 @@ def prepare_ffhq(src, out, summary: Summary, cropper: Cropper, *, metadata=None,
                 if idx in features:
                     labels.update(_ffhq_features(tree, features[idx]))
                 yield Item(file=output_name("images", f"{idx:05d}", suffix=".png"),
-                           load=(lambda r=rel: tree.read_bytes(r)), labels=labels, points=points_for(idx) or {})
+                           load=(lambda r=rel: tree.read_bytes(r)), origin=rel, labels=labels,
+                           points=points_for(idx) or {})
         return write_items(items(), Path(out), summary, cropper, fmt=fmt, settings={"dataset": "ffhq"},
                            desc="ffhq", total=len(images))

@@ -11,7 +11,8 @@ images + ``manifest.csv``, see ``helpers.data``). What they share lives here:
 * :func:`sample_indices` / :func:`middle_indices` - seed 004's frame sampling.
 * :class:`Cropper` - the optional crop hook (``none`` | ``center`` (seed 003 "v0") | ``face``
   (seed 003 "v2", dlib through ``helpers.detect``, imported only when asked for)).
-* :class:`LazyFaceWriter` (over ``helpers.data.FaceWriter``) and :func:`write_items` - atomic, resumable writing with a Summary.
+* :class:`LazyFaceWriter` (over ``helpers.data.FaceWriter``) and :func:`write_items` - atomic,
+  resumable writing with a Summary.
 """
 from __future__ import annotations
 
@@ -23,10 +24,11 @@ import random
 import re
 import shutil
 import tempfile
+import time
 import warnings
 import zipfile
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -158,10 +160,7 @@ class SourceTree:
                 return entry.read_bytes()
             zf, info = entry
             return zf.read(info)
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError, RuntimeError) as e:
-            # zlib.error is a subclass of Exception only; caught below
-            raise Skip(f"unreadable file or archive member ({type(e).__name__})") from e
-        except Exception as e:  # zlib.error, CRC errors of exotic compressors
+        except Exception as e:  # BadZipFile (bad CRC), zlib.error, EOFError, OSError, ...
             raise Skip(f"unreadable file or archive member ({type(e).__name__})") from e
 
     def read_text(self, rel: str) -> str:
@@ -362,6 +361,7 @@ class Item:
     labels: dict
     points: dict = dataclasses.field(default_factory=dict)
     point_columns: dict = dataclasses.field(default_factory=dict)
+    origin: str = ""                           # where it came from, for the Summary's examples
 
 
 def point_columns(key: str, n: int, names: dict | None = None) -> list[str]:
@@ -389,19 +389,23 @@ class LazyFaceWriter:
     * ``prepare_settings.json`` records what shaped the pixels and labels (data set, crop, size, split,
       sampling). Same settings -> the previous manifest is kept and its finished files are skipped
       without decoding the source again; different settings -> a fresh manifest (``overwrite``).
-    * Images and manifest are written atomically by FaceWriter (manifest every ``flush_every`` images
+    * Images and manifest are written atomically by FaceWriter (manifest every ``flush_seconds``
       and on close, also after an exception or Ctrl-C, so an interrupted run keeps what it finished).
     """
 
     SETTINGS = "prepare_settings.json"
 
-    def __init__(self, root: str | os.PathLike, settings: dict, flush_every: int = 500):
+    def __init__(self, root: str | os.PathLike, settings: dict, flush_seconds: float = 30.0):
         self.root = Path(root)
         self.settings = json.loads(json.dumps(settings, sort_keys=True, default=str))
-        self.flush_every = flush_every
+        self.flush_seconds = flush_seconds  # by time, not count: rewriting a 200k-row manifest costs ~1 s
+        self._last_flush = time.monotonic()
         self._w = None
         self.done: set[str] = set()
         self.resume = False
+        if self.root.is_dir():  # temp files of a run killed mid-write (SIGKILL, power loss)
+            for tmp in self.root.rglob(".*.tmp"):
+                tmp.unlink(missing_ok=True)
         try:
             prev = json.loads((self.root / self.SETTINGS).read_text())
         except (OSError, ValueError):
@@ -423,8 +427,7 @@ class LazyFaceWriter:
     def _open(self):
         if self._w is None:
             from helpers.data import FaceWriter
-            self._w = FaceWriter(self.root, skip_existing=False, overwrite=not self.resume,
-                                 flush_every=self.flush_every)
+            self._w = FaceWriter(self.root, skip_existing=False, overwrite=not self.resume, flush_every=None)
             atomic_write_bytes(self.root / self.SETTINGS,
                                json.dumps(self.settings, indent=1, sort_keys=True).encode("utf-8"))
         return self._w
@@ -435,6 +438,9 @@ class LazyFaceWriter:
         w.add(image, file, landmarks=landmarks, **{k: _format_value(v) for k, v in labels.items()})
         if raw is not None:  # the source's own JPEG bytes: no second lossy encoding
             atomic_write_bytes(self.root / file, raw)
+        if time.monotonic() - self._last_flush > self.flush_seconds:
+            w.flush()
+            self._last_flush = time.monotonic()
 
     def __len__(self) -> int:
         return len(self._w) if self._w is not None else (len(self.done) if self.resume else 0)
@@ -469,10 +475,15 @@ def write_items(items: Iterable[Item], out: str | os.PathLike, summary: Summary,
         raise ValueError(f"fmt must be png|jpg|auto, got {fmt!r}")
     settings = dict(settings or {}, **cropper.settings(), format=fmt)
     writer = LazyFaceWriter(out, settings)
+    seen: set[str] = set()
     try:
         for item in tqdm(items, desc=desc, total=total, unit="img", leave=False):
             name = item.file.rsplit("/", 1)[-1]
             stem = item.file[: item.file.rfind(".")] if "." in name else item.file
+            if stem in seen:  # e.g. the same image twice in the source (two resolutions, .tiff and .png)
+                summary.skip("duplicate of an image already prepared in this run", item.origin or item.file)
+                continue
+            seen.add(stem)
             if writer.finished(stem):
                 summary.keep()
                 continue
@@ -506,7 +517,7 @@ def write_items(items: Iterable[Item], out: str | os.PathLike, summary: Summary,
                 writer.add(img, file, labels, landmarks=landmarks, raw=raw)
                 summary.keep()
             except Skip as e:
-                summary.skip(str(e), item.file)
+                summary.skip(str(e), item.origin or item.file)
     finally:
         writer.close()
     return len(writer)
@@ -555,6 +566,3 @@ def parse_float_rows(text: str) -> list[list[float]]:
 def natural_key(s: str):
     return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", s)]
 
-
-def iter_progress(it: Iterable, desc: str, total: int | None = None) -> Iterator:
-    return iter(tqdm(it, desc=desc, total=total, leave=False))

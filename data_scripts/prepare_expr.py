@@ -84,7 +84,8 @@ def sequence_items(seqs: Iterable[Sequence], which: str, k_train: int, k_recog: 
                     labels.update(seq.frame_labels(i))
                 points = seq.frame_points(i) if seq.frame_points else {}
                 yield Item(file=output_name(*seq.name.split("/"), fid, suffix=".png"),
-                           load=(lambda s=seq, j=i: s.load(j)), labels=labels, points=points)
+                           load=(lambda s=seq, j=i: s.load(j)), labels=labels, points=points,
+                           origin=f"{seq.name} frame {i}")
         finally:
             if seq.cleanup:
                 seq.cleanup()
@@ -142,11 +143,12 @@ def prepare_jaffe(src, out, summary: Summary, cropper: Cropper, *, n_test_subjec
             for rel, m in sorted(found, key=lambda t: natural_key(t[0])):
                 subj, code = m.group(1).upper(), m.group(2).upper()
                 yield Item(file=output_name(subj, f"{subj}.{code}{m.group(3)}.{m.group(4)}", suffix=".png"),
-                           load=(lambda r=rel: tree.read_bytes(r)),
+                           load=(lambda r=rel: tree.read_bytes(r)), origin=rel,
                            labels={"subject": subj, "expression": JAFFE_CODES[code], "expression_orig": code,
                                    "split": "test" if subj in test else "train", "source": "jaffe",
                                    "take": int(m.group(3)), "original_index": int(m.group(4))})
-        return write_items(items(), Path(out), summary, cropper, fmt=fmt, settings={"dataset": "jaffe", "test_subjects": sorted(test)},
+        return write_items(items(), Path(out), summary, cropper, fmt=fmt,
+                           settings={"dataset": "jaffe", "test_subjects": sorted(test)},
                            desc="jaffe", total=len(found))
 
 
@@ -203,8 +205,9 @@ def ckplus_sequences(tree: SourceTree, summary: Summary, au_unknown_intensity: f
                     raise Skip("emotion code outside 0..7")
                 labels = {"expression": course_expression(CK_EMOTIONS[code]), "expression_orig": CK_EMOTIONS[code],
                           "emotion_code": code}
-            except (Skip, IndexError) as e:
-                summary.skip(f"bad CK+ emotion file ({e or 'empty'})", emo[(subj, q)][0])
+            except (Skip, PrepareError, IndexError) as e:
+                why = "empty" if isinstance(e, IndexError) else e
+                summary.skip(f"bad CK+ emotion file ({why})", emo[(subj, q)][0])
         au_row = {}
         if (subj, q) in facs:
             try:
@@ -214,7 +217,7 @@ def ckplus_sequences(tree: SourceTree, summary: Summary, au_unknown_intensity: f
                           if a in codes else 0.0 for a in AUS}
                 au_row["facs"] = "+".join(f"{a}" + ("ABCDE"[int(v) - 1] if 1 <= v <= 5 else "")
                                           for a, v in sorted(codes.items()))
-            except Skip as e:
+            except (Skip, PrepareError) as e:
                 summary.skip(f"bad CK+ FACS file ({e})", facs[(subj, q)][0])
         lm_by_stem = {PurePosixPath(r).name[: -len("_landmarks.txt")]: r for r in lms.get((subj, q), [])}
         n = len(rels)
@@ -228,11 +231,12 @@ def ckplus_sequences(tree: SourceTree, summary: Summary, au_unknown_intensity: f
                 return {}
             try:
                 pts = np.asarray(parse_float_rows(tree.read_text(rel)), dtype=np.float32)
-            except Skip:
+            except (Skip, PrepareError):
                 return {}
             return {"lm68": pts} if pts.shape == (68, 2) else {}
 
-        seqs.append(Sequence(subject=subj, name=f"{subj}/{q}", n=n, load=(lambda i, rels=rels: tree.read_bytes(rels[i])),
+        seqs.append(Sequence(subject=subj, name=f"{subj}/{q}", n=n,
+                             load=(lambda i, rels=rels: tree.read_bytes(rels[i])),
                              labels=labels, apex="last", frame_labels=frame_labels, frame_points=frame_points,
                              frame_id=(lambda i, rels=rels: PurePosixPath(rels[i]).stem)))
     return seqs
@@ -356,6 +360,13 @@ class VideoFrames:
 
 
 def ravdess_sequences(tree: SourceTree, summary: Summary, tmpdir: str, k_train: int, which: str) -> Iterator[Sequence]:
+    """One Sequence per RAVDESS video. The video-only file (modality 02) of a recording whose
+    audio-video file (01) is also present shows the same frames, so it is skipped."""
+    av = set()
+    for rel in tree.names():
+        m = RAVDESS_RE.match(PurePosixPath(rel).name)
+        if m and m.group(1) == "01":
+            av.add(m.groups()[1:7])
     for rel in sorted(tree.names(), key=natural_key):
         name = PurePosixPath(rel).name
         if name.lower().endswith((".wav", ".txt", ".csv", ".md", ".pdf")):
@@ -367,6 +378,9 @@ def ravdess_sequences(tree: SourceTree, summary: Summary, tmpdir: str, k_train: 
         mod, chan, emo, inten, stmt, rep, actor = (int(g) for g in m.groups()[:7])
         if mod == 3 or emo not in RAVDESS_EMOTIONS:
             summary.skip("audio-only or unknown RAVDESS code", rel)
+            continue
+        if mod == 2 and m.groups()[1:7] in av:
+            summary.skip("video-only copy of an audio-video recording (same frames)", rel)
             continue
         video = VideoFrames(tree, rel, tmpdir)
         n = video.count()
@@ -420,7 +434,8 @@ def prepare_sequences(kind: str, src, out, summary: Summary, cropper: Cropper, *
                     lambda w: ravdess_sequences(tree, summary if w == first else Summary("rescan"), tmp,
                                                 frames_per_sequence, w),
                     subjects, out, summary, cropper, sets=tuple(sets), **common)
-        seqs = ckplus_sequences(tree, summary, au_unknown_intensity) if kind == "ckplus" else mug_sequences(tree, summary)
+        seqs = (ckplus_sequences(tree, summary, au_unknown_intensity) if kind == "ckplus"
+                else mug_sequences(tree, summary))
         return write_sequence_sets(lambda w: seqs, {s.subject for s in seqs}, out, summary, cropper, sets=tuple(sets),
                                    **common)
 
@@ -559,6 +574,6 @@ def prepare_emotionet(src, out, summary: Summary, cropper: Cropper, *, urls=(), 
                     labels.update(expression=course_expression(orig), expression_orig=orig)
                 labels.update({k: v for k, v in rec.items() if k.startswith("AU")})
                 yield Item(file=output_name("images", PurePosixPath(rel).stem, suffix=".png"),
-                           load=(lambda r=rel: tree.read_bytes(r)), labels=labels)
+                           load=(lambda r=rel: tree.read_bytes(r)), origin=rel, labels=labels)
         return write_items(items(), Path(out), summary, cropper, fmt=fmt, settings={"dataset": "emotionet"},
                            desc="emotionet", total=len(chosen))

@@ -25,11 +25,13 @@ INSTALL_HINT = ("dlib face models are not installed. Install the optional extra:
 #: dlib_face_recognition_resnet_model_v1).
 SAME_PERSON_DISTANCE = 0.6
 
-#: Minimum HOG detector score (the SVM margin returned by ``detector.run``) that we accept by
-#: default. dlib itself reports faces from score 0 upwards; weak detections (0..0.5) are where
-#: its false positives live (e.g. the patch on the astronaut's suit in ``skimage.data.astronaut``
-#: scores about 0.1 while the real face scores above 1).
-DEFAULT_MIN_SCORE = 0.5
+#: Minimum HOG detector score (the SVM margin returned by ``detector.run``) accepted by default:
+#: dlib's own (0). Weak detections are where its false positives live (e.g. the patch on the
+#: astronaut's suit in ``skimage.data.astronaut`` scores about 0.1 while the face scores 1.2), so
+#: the scraper filter raises it to :data:`FILTER_MIN_SCORE`. Measured on 1,207 300-W face crops
+#: (AFW + Helen train): 96.0% of faces found at 0, 89.6% at 0.3, 85.2% at 0.5.
+DEFAULT_MIN_SCORE = 0.0
+FILTER_MIN_SCORE = 0.5
 
 
 class NoFaceError(ValueError):
@@ -220,12 +222,15 @@ def mouth_visible(image, landmarks, margin: float = 0.0, max_redness_drop: float
 
     1. Geometry: all 20 mouth landmarks (48..67) lie inside the image (with ``margin`` x image
        size to spare).
-    2. Appearance: lips are redder than the skin of the nose bridge (CIE Lab a* channel), and
+    2. Appearance: lips are redder than the skin between the eyes (CIE Lab a* channel), and
        the mouth region is not flat. A surgical or cloth mask over the mouth makes the lip
-       region *less* red than the nose-bridge skin by more than ``max_redness_drop`` a* units,
+       region *less* red than that skin by more than ``max_redness_drop`` a* units,
        or nearly uniform (a* std < ``min_texture``). Dark lipstick, strong colour casts,
        grey-scale images (no a* signal: the colour test is skipped) and skin-coloured occluders
-       fool it; a beard is not an occlusion for this test.
+       fool it; a beard is not an occlusion for this test. Photos whose skin has little colour
+       (chroma < 8) only get the geometric check. On 1,207 unmasked 300-W faces with true
+       landmarks 0.9% are flagged, mostly false alarms (lips not redder than the skin, more often
+       on darker skin; red glasses frames over the reference patch).
     Returns ``(visible, reason)``.
     """
     import cv2
@@ -249,10 +254,13 @@ def mouth_visible(image, landmarks, margin: float = 0.0, max_redness_drop: float
     skin = _polygon_mask((h, w), lm[[21, 22, 42, 27, 39]])
     if lips.sum() < 10 or skin.sum() < 10:
         return True, "ok (face too small for the occlusion check)"
+    chroma = float(np.hypot(np.median(lab[:, :, 1][skin]) - 128, np.median(lab[:, :, 2][skin]) - 128))
+    if chroma < 8:   # washed-out, tinted or near-grey photo: redness means nothing here
+        return True, "ok (low-colour skin: only the geometric check applies)"
     drop = float(np.median(a[skin]) - np.median(a[lips]))
     tex = float(a[lips].std())
     if drop > max_redness_drop:
-        return False, f"mouth occluded (lip region {drop:.1f} a* units less red than the nose skin)"
+        return False, f"mouth occluded (lip region {drop:.1f} a* units less red than the skin between the eyes)"
     if tex < min_texture and drop > 0:
         return False, f"mouth occluded (flat mouth region, a* std {tex:.1f})"
     return True, "ok"

@@ -23,8 +23,9 @@ complete(model, images, masks, poisson=False) -> completed images: input outside
 poisson_blend(images, outputs, masks) -> Poisson-blended completion (uint8 round trip).
 phase_at(step, cfg) -> "completion" | "discriminator" | "joint"     (Tc, Td, then joint)
 hole_metrics(pred, target, masks) -> {"psnr": dB, "l1": mean abs in [0,1] units}, inside the hole.
-mouth_test_set(cfg, n=64) -> (images, masks): fixed SynthFaces test images (seed cfg.data_seed+1000)
-                            with the mouth hole; what the release manifests' metrics use.
+mouth_test_set(cfg, n=64) -> (images, masks): fixed SynthFaces test images (seed 20_020, persons
+                            100_000.. never seen in training, = glcic_eval.make_testset) with the mouth
+                            hole; what the release manifests' metrics use.
 train(cfg, run_dir, budget_minutes=None, max_steps=None, progress=True) -> history DataFrame
                             resumable (exact step, phase, optimisers, RNG and data order).
 load_release(name) -> CompletionNet                 demo checkpoints in checkpoints/ (see README there)
@@ -53,7 +54,7 @@ Choices (documented where the paper or the seed leaves room)
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Optional
 
 import numpy as np
@@ -110,10 +111,10 @@ class Config:
 
     @classmethod
     def demo(cls, **kw) -> "Config":
-        """Laptop CPU: 64 px SynthFaces, width 1/4, ~15 CPU-minutes per model."""
+        """Laptop CPU: 64 px SynthFaces, width 1/4, batch 16, 1,000 steps (~15 CPU-minutes per model)."""
         base = cls(profile="demo", size=64, local_size=32, width=0.25, batch=16,
-                   steps_c=1800, steps_d=150, steps_total=2400, optimizer="adam", lr=5e-4,
-                   n_train=4000, log_every=10, sample_every=200, eval_every=400,
+                   steps_c=750, steps_d=75, steps_total=1000, optimizer="adam", lr=1e-3,
+                   betas=(0.9, 0.999), n_train=4000, log_every=10, sample_every=100, eval_every=100,
                    save_every_steps=200, save_every_minutes=5.0)
         return replace(base, **kw)
 

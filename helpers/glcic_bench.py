@@ -18,7 +18,6 @@ smaller batch (``FULL_BENCH_BATCH``) and reported per step of that batch.
 """
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import statistics
 import sys

@@ -316,6 +316,55 @@ def slope(curve: pd.DataFrame, measure: str, last: int = 3) -> float:
     return float(np.polyfit(c["step"] / 1000.0, c[measure], 1)[0])
 
 
+# ----------------------------------------------------------------------------- figures
+def completion_figure(testset: TestSet, methods: Mapping[str, CompleteFn], n: int = 6, title: str | None = None):
+    """Rows: input with the hole (grey), each method's completion, the original; ``n`` columns."""
+    import matplotlib.pyplot as plt
+
+    from .data import to_uint8
+
+    n = min(n, len(testset))
+    x, m = testset.images[:n], testset.masks[:n]
+    rows = [("input", testset.inputs()[:n])]
+    with torch.no_grad():
+        rows += [(name, fn(testset.inputs()[:n], m).detach().cpu().clamp(-1, 1)) for name, fn in methods.items()]
+    rows.append(("original", x))
+    fig, axes = plt.subplots(len(rows), n, figsize=(1.3 * n + 1.0, 1.3 * len(rows) + 0.3), squeeze=False)
+    for r, (name, imgs) in enumerate(rows):
+        u8 = to_uint8(imgs)
+        for c in range(n):
+            ax = axes[r, c]
+            ax.imshow(u8[c], interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if c == 0:
+                ax.set_ylabel(name, fontsize=9)
+    fig.tight_layout(pad=0.3)
+    if title:
+        fig.suptitle(title, fontsize=10, y=1.02)
+    return fig
+
+
+def curve_figure(curves: Mapping[str, pd.DataFrame], measures=("orb", "sift", "psnr"), title: str | None = None):
+    """The seed's plot (mean similarity vs training steps), one panel per measure, one line per model."""
+    import matplotlib.pyplot as plt
+
+    measures = [mm for mm in measures if all(mm in c.columns for c in curves.values())]
+    fig, axes = plt.subplots(1, len(measures), figsize=(3.6 * len(measures), 3.0), squeeze=False)
+    for ax, meas in zip(axes[0], measures):
+        for name, c in curves.items():
+            ax.plot(c["step"], c[meas], marker="o", label=f"{name}-hole model")
+        better = "higher" if HIGHER_IS_BETTER.get(meas) else "lower"
+        ax.set_title(f"{meas.upper()} on mouth holes ({better} = better)", fontsize=9)
+        ax.set_xlabel("training step")
+        ax.grid(alpha=0.3)
+    axes[0, 0].legend(fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 # ----------------------------------------------------------------------------- seed claims
 def claims_table(table: pd.DataFrame, survey_summary: dict | None = None, curves: Mapping[str, pd.DataFrame] | None = None,
                  models=("random", "mouth"), survey_simulated: bool = True, feature: str = "orb") -> pd.DataFrame:
@@ -363,3 +412,50 @@ def claims_table(table: pd.DataFrame, survey_summary: dict | None = None, curves
                  "measured": f"mouth-hole PSNR gap {gap:.2f} dB",
                  "reproduced": verdict(gap < 1.0, "small = under 1 dB")})
     return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------- recorded demo curve
+#: Feature-matching curve of the two demo-profile models (64 px SynthFaces), recorded with
+#: ``python -m helpers.glcic_eval curve --profile demo --every 400 --n 50`` (one thread): each model
+#: trained in 6 sessions of 400 steps (the seed: 6 Colab sessions of 80,000 iterations) and measured
+#: after each session on the first 50 mouth-hole test images. Keys: model -> column -> values.
+DEMO_CURVE: dict = {}
+
+
+def demo_curves() -> dict[str, pd.DataFrame]:
+    """:data:`DEMO_CURVE` as ``{"random": DataFrame, "mouth": DataFrame}`` (empty if not recorded)."""
+    return {k: pd.DataFrame(v) for k, v in DEMO_CURVE.items()}
+
+
+def main(argv=None) -> None:
+    """``python -m helpers.glcic_eval curve``: the seed's similarity curve for both hole samplers."""
+    import argparse
+    import json
+
+    from . import glcic, runtime
+
+    p = argparse.ArgumentParser(prog="python -m helpers.glcic_eval", description=main.__doc__)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    c = sub.add_parser("curve", help="train both models in sessions and measure after each")
+    c.add_argument("--profile", default=None)
+    c.add_argument("--every", type=int, default=400)
+    c.add_argument("--n", type=int, default=50)
+    c.add_argument("--threads", type=int, default=1)
+    c.add_argument("--json", default=None, help="write the curves here")
+    a = p.parse_args(argv)
+    torch.set_num_threads(a.threads)
+    out = {}
+    for holes in ("random", "mouth"):
+        cfg = glcic.for_profile(a.profile, holes=holes, sample_every=0, eval_every=0)
+        ts = make_testset("mouth", a.n, cfg.size)
+        curve, _ = curve_by_training(cfg, runtime.run_dir(f"glcic_eval_curve_{cfg.profile}_{holes}"), a.every, ts)
+        print(holes, curve.round(3).to_string(), sep="\n", flush=True)
+        out[holes] = {k: [round(float(v), 4) for v in curve[k]] for k in curve.columns}
+    text = json.dumps(out, indent=1)
+    print(text)
+    if a.json:
+        Path(a.json).write_text(text)
+
+
+if __name__ == "__main__":
+    main()

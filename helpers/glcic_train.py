@@ -12,7 +12,6 @@ on the same CPU (tests/test_glcic.py proves it).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import shlex
@@ -41,9 +40,15 @@ def _cache_dir() -> Path:
     return d
 
 
-def _render_synthfaces(seed: int, size: int, n: int, progress: bool = False) -> torch.Tensor:
+# Fixed test set: the same SynthFaces as helpers.glcic_eval.make_testset (persons never used in
+# training: SynthFaces draws training identities from range(10_000)).
+TEST_SEED = 20_020
+TEST_IDENTITIES = range(100_000, 101_000)
+
+
+def _render_synthfaces(seed: int, size: int, n: int, progress: bool = False, test: bool = False) -> torch.Tensor:
     """(n,3,size,size) uint8 SynthFaces images without face masks, rendered once and cached on disk."""
-    path = _cache_dir() / f"synthfaces_glcic_s{seed}_{size}px_{n}.npy"
+    path = _cache_dir() / f"synthfaces_glcic_s{seed}_{size}px_{n}{'_test' if test else ''}.npy"
     if path.exists():
         try:
             return torch.from_numpy(np.load(path))
@@ -53,7 +58,8 @@ def _render_synthfaces(seed: int, size: int, n: int, progress: bool = False) -> 
 
     from helpers import synthfaces
 
-    sf = synthfaces.SynthFaces(seed=seed, size=size, mask_prob=0.0)
+    kw = {"identities": list(TEST_IDENTITIES)} if test else {}
+    sf = synthfaces.SynthFaces(seed=seed, size=size, mask_prob=0.0, **kw)
     if len(sf) < n:
         raise ValueError(f"SynthFaces(seed={seed}) has only {len(sf)} samples, asked for {n}")
     out = np.empty((n, 3, size, size), np.uint8)
@@ -129,24 +135,42 @@ class TrainData:
 
 @lru_cache(maxsize=4)
 def _test_images(data: str, data_seed: int, size: int, n: int) -> torch.Tensor:
+    """SynthFaces test persons; for a folder: its ``test`` split (else its last ``n`` images)."""
     if data == "toy":
         u8 = toy_images(data_seed + 1000, size, n)
+    elif data == "synthfaces":
+        u8 = _render_synthfaces(TEST_SEED, size, n, test=True)
     else:
-        u8 = _render_synthfaces(data_seed + 1000, size, n)
+        from helpers.data import FaceFolder
+
+        try:
+            ff = FaceFolder(data, split="test", size=size)
+            if len(ff) == 0:
+                raise ValueError("empty test split")
+            idx = range(min(n, len(ff)))
+        except (ValueError, KeyError):
+            ff = FaceFolder(data, size=size)
+            idx = range(max(0, len(ff) - n), len(ff))
+        return torch.stack([ff[i]["image"] for i in idx]).float()
     return u8.float().div(127.5).sub(1.0)
 
 
+def _test_key(cfg: Config) -> str:
+    return cfg.data if cfg.data in ("toy", "synthfaces") else str(Path(cfg.data).resolve())
+
+
 def mouth_test_set(cfg: Config, n: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
-    """Fixed test images (SynthFaces seed ``cfg.data_seed + 1000``, disjoint from training) + mouth masks."""
-    x = _test_images("toy" if cfg.data == "toy" else "synthfaces", cfg.data_seed, cfg.size, n).clone()
-    return x, G.boxes_to_masks(G.sample_boxes(n, cfg.size, "mouth"), cfg.size)
+    """Fixed test images + mouth masks: SynthFaces seed 20_020, persons 100_000.. (unseen in
+    training; the images of ``helpers.glcic_eval.make_testset``), or a folder's ``test`` split."""
+    x = _test_images(_test_key(cfg), cfg.data_seed, cfg.size, n).clone()
+    return x, G.boxes_to_masks(G.sample_boxes(len(x), cfg.size, "mouth"), cfg.size)
 
 
-def random_test_set(cfg: Config, n: int = 64, seed: int = 1234) -> tuple[torch.Tensor, torch.Tensor]:
+def random_test_set(cfg: Config, n: int = 64, seed: int = TEST_SEED) -> tuple[torch.Tensor, torch.Tensor]:
     """The same fixed test images with seed-002 random holes drawn from a fixed generator."""
-    x = _test_images("toy" if cfg.data == "toy" else "synthfaces", cfg.data_seed, cfg.size, n).clone()
+    x = _test_images(_test_key(cfg), cfg.data_seed, cfg.size, n).clone()
     g = torch.Generator().manual_seed(seed)
-    return x, G.boxes_to_masks(G.sample_boxes(n, cfg.size, "random", g), cfg.size)
+    return x, G.boxes_to_masks(G.sample_boxes(len(x), cfg.size, "random", g), cfg.size)
 
 
 def evaluate(C, cfg: Config, n: int = 64) -> dict:
@@ -178,10 +202,18 @@ def _device(cfg: Config) -> torch.device:
 
 
 def make_optimizer(params, cfg: Config) -> torch.optim.Optimizer:
-    """Adadelta (the paper; lr 1.0 by default) or Adam (betas cfg.betas)."""
+    """Adadelta (the paper; lr 1.0 by default; multi-tensor) or Adam (betas cfg.betas; fused kernel).
+
+    The fused Adam is ~3x faster than the per-parameter loop on CPU; Adadelta has no fused
+    kernel, so it uses torch's multi-tensor (foreach) path.
+    """
+    params = list(params)
     if cfg.optimizer == "adadelta":
-        return torch.optim.Adadelta(params, lr=cfg.lr)
-    return torch.optim.Adam(params, lr=cfg.lr, betas=tuple(cfg.betas))
+        return torch.optim.Adadelta(params, lr=cfg.lr, foreach=True)
+    try:
+        return torch.optim.Adam(params, lr=cfg.lr, betas=tuple(cfg.betas), fused=True)
+    except (RuntimeError, ValueError):  # a device without a fused kernel
+        return torch.optim.Adam(params, lr=cfg.lr, betas=tuple(cfg.betas), foreach=True)
 
 
 def _save_grid(path: Path, C, cfg: Config, poisson: bool) -> None:
@@ -214,14 +246,26 @@ def train(cfg: Config, run_dir, budget_minutes: float | None = None, max_steps: 
     in). Calling again with the same config continues from the newest checkpoint at the exact step,
     phase, optimiser, grad-scaler and RNG state. ``budget_minutes`` (wall clock of this call) and
     ``max_steps`` (an absolute step number) stop the call cleanly with a checkpoint.
+    The DataFrame has columns step, phase, mse, d_loss, adv (phase-dependent), sec_per_step,
+    train_seconds and, every ``cfg.eval_every`` steps, mouth_psnr, mouth_l1, random_psnr,
+    random_l1 on the fixed test set; ``hist.attrs`` holds step, stopped_by, train_seconds, done.
+    Samples: ``run_dir/samples/step_*.png`` (rows: input with hole, completion, original).
     """
+    cfg.validate()
+    threads = torch.get_num_threads()
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    try:
+        return _train(cfg, run_dir, budget_minutes, max_steps, progress)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train(cfg: Config, run_dir, budget_minutes, max_steps, progress):
     from tqdm.auto import tqdm
 
     from helpers.checkpoint import RunDir
 
-    cfg.validate()
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
     dev = _device(cfg)
     use_amp = bool(cfg.amp and dev.type == "cuda")
     autocast = torch.autocast(dev.type, dtype=torch.float16, enabled=use_amp)
@@ -324,7 +368,8 @@ def release(cfg: Config, run_dir, name: str, command: str, directory=None) -> Pa
     C, _, step, extra = load_run(cfg, run_dir)
     metrics = evaluate(C, cfg, 64)
     metrics.update(baseline_metrics(cfg, 64))
-    metrics.update(steps=step, test_set=f"SynthFaces seed {cfg.data_seed + 1000}, first 64, {cfg.size}px")
+    metrics.update(steps=step, test_set=f"SynthFaces seed {TEST_SEED}, identities 100000.., first 64, {cfg.size}px; "
+                        "random holes from torch.Generator().manual_seed(20020); PSNR/L1 inside the hole")
     conf = cfg.to_dict()
     conf["mean_color"] = [float(v) for v in C.mean_color]
     return save_release({"completion": C}, name, command=command,

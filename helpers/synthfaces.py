@@ -35,17 +35,17 @@ AU    name                   landmarks moved (per unit intensity)               
                              44) +30 %                                            above the iris
 6     cheek raiser           lower-lid height (40, 41, 46, 47) -20 %, upper -5 %, crow's feet, lid
                              outer eye corners up 0.012                           bulge, folds
-7     lid tightener          lower-lid height -30 %, upper-lid height -12 %       lower-lid bulge
-9     nose wrinkler          nostrils 31-35 up 0.028 (wings 0.034), flared 6 %;   nose wrinkles,
-                             bridge 28-30 up <= 0.014; inner brows down 0.015;    nasolabial folds
-                             mouth up 0.012; lids -3 % / -8 %
+7     lid tightener          lower-lid height -35 %, upper-lid height -15 %       lower-lid bulge
+9     nose wrinkler          nostrils 31-35 up 0.022 (33) .. 0.034 (wings), 6 %   nose wrinkles,
+                             wider; bridge 28-30 up <= 0.014; inner brows down    nasolabial folds
+                             0.015; mouth up 0.012; lid heights -3 % / -8 %
 10    upper lip raiser       upper lip up 0.025 (outer lip 8 % thicker), so the   upper teeth show,
                              lips part; corners up 0.012; nostrils up 0.012;      nasolabial folds
                              mouth up 0.008
-12    lip corner puller      corners (48, 54, 60, 64) out 0.055 and up 0.05, the  nasolabial folds,
+12    lip corner puller      corners (48, 54, 60, 64) out 0.055 and up 0.06, the  nasolabial folds,
                              lips follow (x in proportion, y by u^2 towards the   crow's feet
                              corners); upper lip -5 %; lower-lid height -6 %
-14    dimpler                corners in 0.03 and up 0.006                         dimples
+14    dimpler                corners in 0.04 and up 0.006                         dimples
 15    lip corner depressor   corners down 0.05 and in 0.012                       marionette lines
 17    chin raiser            chin (6-10) up <= 0.03; lower lip up 0.018 against   chin-lip sulcus
                              the upper; lower lip 8 % thicker; mouth up 0.012
@@ -88,6 +88,7 @@ import os
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 
@@ -114,6 +115,7 @@ EXPRESSION_NAMES = tuple(EXPRESSIONS)
 SMILE_THRESHOLD = 1.0
 MASK_STYLES = ("surgical", "cloth")
 SIZE_RANGE = (16, 1024)
+GALLERY_IDS = (2, 3, 5, 10, 21, 39)  # a varied set of people for figures
 
 
 def expression_aus(expression, intensity: float = 1.0) -> np.ndarray:
@@ -167,6 +169,19 @@ def render(identity, aus=None, pose=(0.0, 0.0, 0.0), size: int = 128, mask: str 
     if gaze is not None:
         scene["gaze"] = (float(gaze[0]), float(gaze[1]))
     P = geo.face_points(ident, a, scene["gaze"])
+    return _draw(ident, P, a, p, size, mask, scene, scale, shift, expression, mask_colour)
+
+
+def _draw(ident, P, a, p, size, mask, scene, scale, shift, expression=-1, mask_colour=None):
+    if size < 64:  # small images: draw at >= 64 px and area-average down (thin lines stay thin)
+        k = -(-64 // size)
+        big = _draw(ident, P, a, p, size * k, mask, scene, scale, shift, expression, mask_colour)
+        for key in ("image", "unmasked"):
+            big[key] = cv2.resize(big[key], (size, size), interpolation=cv2.INTER_AREA)
+        m = cv2.resize(big["mask"].astype(np.float32), (size, size), interpolation=cv2.INTER_AREA)
+        big["mask"] = (m > 0).astype(np.uint8)
+        big["landmarks"] = ((big["landmarks"] + 0.5) / k - 0.5).astype(np.float32)
+        return big
     P2 = geo.project(P, p, size, scale, shift)
     unit = geo.FRAME_UNIT * size * scale
     img, shade = ras.draw_face(P2, ident, dict(zip(AUS, a.tolist())), scene, size, unit, p)
@@ -177,7 +192,7 @@ def render(identity, aus=None, pose=(0.0, 0.0, 0.0), size: int = 128, mask: str 
         out, m = ras.draw_face_mask(img, lm, mask, ci, scene["mask_pattern"], shade)
     return dict(image=out, unmasked=img if mask is not None else img.copy(), landmarks=lm, aus=a,
                 identity=int(ident.id), expression=int(expression),
-                smiling=bool(a[AUS.index(12)] >= SMILE_THRESHOLD), pose=p.astype(np.float32),
+                smiling=bool(a[AUS.index(12)] >= SMILE_THRESHOLD), pose=np.asarray(p, np.float32),
                 mask=m, mask_style=mask)
 
 
@@ -256,9 +271,9 @@ class SynthFaces:
         return dict(identity=ident, aus=check_aus(aus), expression=expr, intensity=inten, pose=pose,
                     mask=style if masked else None, scale=sc, shift=sh, seed=int(r.integers(1 << 31)))
 
-    def _fit(self, ident, aus, pose, sc, sh):
+    def _fit(self, P, pose, sc, sh):
         """Clamp the framing so that every landmark lies inside the image (1 px margin)."""
-        P = geo.face_points(ident, aus)[:68]
+        P = P[:68]
         n = self.size
         for _ in range(8):
             lm = geo.project(P, pose, n, sc, (0.0, 0.0))
@@ -272,9 +287,11 @@ class SynthFaces:
         """Render sample ``index``: the dict of :func:`render` plus ``index`` and ``intensity``."""
         q = self.params(index)
         ident = identity_params(q["identity"], self.identity_seed)
-        sc, sh = self._fit(ident, q["aus"], q["pose"], q["scale"], q["shift"])
-        out = render(ident, q["aus"], q["pose"], self.size, q["mask"], q["seed"], scale=sc,
-                     shift=tuple(sh), expression=q["expression"])
+        scene = ras.sample_scene(np.random.default_rng((q["seed"], 0xBEEF)))
+        P = geo.face_points(ident, q["aus"], scene["gaze"])
+        sc, sh = self._fit(P, q["pose"], q["scale"], q["shift"])
+        out = _draw(ident, P, q["aus"], np.asarray(q["pose"]), self.size, q["mask"], scene, sc,
+                    tuple(sh), q["expression"])
         out.update(index=int(index), intensity=q["intensity"])
         return out
 
@@ -390,7 +407,7 @@ def _atomic_savefig(fig, path):
     os.replace(tmp, path)
 
 
-def gallery_images(size: int = 128, identities=(0, 1, 2, 3, 4, 5), intensity: float = 1.5, seed: int = 0):
+def gallery_images(size: int = 128, identities=GALLERY_IDS, intensity: float = 1.5, seed: int = 0):
     """Rows: identities; columns: the 8 expressions (frontal), 2 posed, 2 masked. (rows, cols, H, W, 3)."""
     rows = []
     r = np.random.default_rng(seed)
@@ -409,17 +426,15 @@ def gallery_images(size: int = 128, identities=(0, 1, 2, 3, 4, 5), intensity: fl
     return np.stack(rows)
 
 
-def gallery(path, size: int = 128, identities=(0, 1, 2, 3, 4, 5), seed: int = 0) -> Path:
+def gallery(path, size: int = 128, identities=GALLERY_IDS, seed: int = 0) -> Path:
     """Save the README gallery: identities x (8 expressions, 2 posed, 2 masked)."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: leaves a notebook's backend alone
 
     g = gallery_images(size, identities, seed=seed)
     nr, nc = g.shape[:2]
     titles = list(EXPRESSION_NAMES) + ["posed", "posed", "surgical mask", "cloth mask"]
-    fig, axes = plt.subplots(nr, nc, figsize=(nc * 1.25, nr * 1.25 + 0.5))
+    fig = Figure(figsize=(nc * 1.25, nr * 1.25 + 0.5))
+    axes = fig.subplots(nr, nc)
     for i in range(nr):
         for j in range(nc):
             ax = axes[i, j]
@@ -430,11 +445,10 @@ def gallery(path, size: int = 128, identities=(0, 1, 2, 3, 4, 5), seed: int = 0)
                 ax.set_title(titles[j], fontsize=8)
             if j == 0:
                 ax.set_ylabel(f"person {identities[i]}", fontsize=8)
-    fig.suptitle("SynthFaces: identities x expressions (seed 003 Table 2.2, intensity 1.5), pose, masks",
+    fig.suptitle("SynthFaces: people x expressions (seed 003 Table 2.2, intensity 1.5), head pose, face masks",
                  fontsize=9)
-    fig.tight_layout(pad=0.3)
+    fig.tight_layout(pad=0.3, rect=(0, 0, 1, 0.965))
     _atomic_savefig(fig, path)
-    plt.close(fig)
     return Path(path)
 
 

@@ -135,72 +135,121 @@ def check_aus(aus) -> np.ndarray:
     return np.clip(a, 0.0, AU_MAX)
 
 
+# constants of the template (hoisted out of face_points for speed)
+_ANG = np.abs(np.arange(17) - 8) / 8.0 * (np.pi / 2)  # pi/2 at the ears, 0 at the chin
+_JC, _JS = np.sin(_ANG), np.cos(_ANG)  # _JC: 1 at the ears; _JS: 1 at the chin
+_JSIDE = np.sign(np.arange(17) - 8).astype(float)
+_JS2, _JS8, _JS115 = _JS ** 2, _JS ** 8, _JS ** 1.15
+_JZ = -0.5 * _JC ** 0.7 + 0.08 * _JS
+_BT = np.linspace(1, 0, 5)  # brow: 1 = outer end, 0 = inner end
+_BT_ARCH = np.sin(np.pi * _BT ** 0.8)
+_BZ = 0.06 - 0.12 * _BT ** 2
+_BROW_IDX = ((-1.0, np.arange(17, 22)), (1.0, np.arange(26, 21, -1)))
+_EYE_IDX = ((-1.0, [36, 37, 38, 39], [41, 40]), (1.0, [45, 44, 43, 42], [46, 47]))
+_EYE_X = np.array([1, 0.35, -0.3, -1])
+_EYE_Z = np.array([-0.06, 0.03, 0.04, -0.02])
+_NOSE_Z = np.array([0.06, 0.12, 0.2, 0.3])
+_NOSTRIL_X = np.array([-1, -0.5, 0, 0.5, 1])
+_NOSTRIL_Y = np.array([0.05, 0.085, 0.1, 0.085, 0.05])
+_NOSTRIL_LIFT = np.array([1.2, 1, 0.8, 1, 1.2])
+_NOSTRIL_Z = np.array([0.08, 0.15, 0.18, 0.15, 0.08])
+# mouth points 48..67: |x| / half-width (u), side sign, thickness profile, which lip
+_MU = np.array([1, 0.62, 0.25, 0, 0.25, 0.62, 1,  # 48..54 outer upper
+                0.62, 0.25, 0, 0.25, 0.62,  # 55..59 outer lower
+                0.88, 0.45, 0, 0.45, 0.88,  # 60..64 inner upper
+                0.45, 0, 0.45])  # 65..67 inner lower
+_MSIGN = np.array([-1, -1, -1, 0, 1, 1, 1, 1, 1, 0, -1, -1, -1, -1, 0, 1, 1, 1, 0, -1], float)
+_MPROF_UP = np.array([0, 0.8, 1.05, 0.85, 1.05, 0.8, 0] + [0] * 13)
+_MPROF_LO = np.array([0] * 7 + [0.8, 1.0, 1.05, 1.0, 0.8] + [0] * 8)
+_MUPPER = np.array([1] * 7 + [0] * 5 + [1] * 5 + [0] * 3, bool)
+_MU2 = _MU ** 2
+_MTAPER = np.clip(1 - _MU ** 3, 0, 1)
+_MZ = 0.1 * (1 - _MU2) - 0.03
+_PHI_S = np.linspace(np.pi, 0, N_SKULL + 2)[1:-1]
+_SK_C, _SK_S = np.cos(_PHI_S), np.sin(_PHI_S)
+_SK_X = -np.sign(_SK_C) * np.abs(_SK_C) ** 0.85
+_SK_Y = _SK_S ** 0.9
+_SK_Z = -0.5 * np.abs(_SK_C) - 0.2 * _SK_S
+_HL_X = np.linspace(0.86, -0.86, N_HAIRLINE)
+_HL_T = np.abs(_HL_X / 0.86)
+_HL_T16 = _HL_T ** 1.6
+_HL_Z = 0.12 * (1 - _HL_T ** 2) - 0.25 * _HL_T ** 4
+_HL_FRINGE = 0.03 * (np.arange(N_HAIRLINE) % 2) - 0.1 * _HL_T ** 4
+_PHI_H = np.linspace(np.pi, 0, N_HAIR - 4)
+_HA_X = -np.sign(np.cos(_PHI_H)) * np.abs(np.cos(_PHI_H)) ** 0.8
+_HA_Y = np.sin(_PHI_H) ** 0.9
+_HAIR_DROP = {"short": 0.15, "bob": 1.0, "long": 2.3, "buzz": 0.05, "bangs": 0.7, "bald": 0.25,
+              "bun": 0.2}
+_EAR_X = np.array([0.98, 1.1, 1.12, 1.02, 0.95])
+_EAR_Y = np.array([-0.12, -0.08, 0.15, 0.4, 0.3])
+
+
 def face_points(ident: Identity, aus, gaze=(0.0, 0.0)) -> np.ndarray:
     """Frontal 3-D points (N_POINTS, 3): the 68 iBUG landmarks, then the EXTRA point sets.
 
     ``aus`` is a (17,) array (order ``AUS``) or a dict; ``gaze`` = (x, y) in [-1, 1] moves the
     irises. Every AU displacement here is the one tabulated in ``helpers.synthfaces``.
     """
-    a = dict(zip(AUS, check_aus(aus).astype(float)))
-    P = np.zeros((N_POINTS, 3))
+    a = dict(zip(AUS, check_aus(aus).tolist()))
+    P = np.empty((N_POINTS, 3))
     W = ident.W
     jd = 0.11 * a[26]  # jaw drop in face units
 
     # --- jaw 0..16: superellipse quadrants from the ear line to the chin
-    ang = np.abs(np.arange(17) - 8) / 8.0 * (np.pi / 2)  # pi/2 at the ears, 0 at the chin
-    c, s = np.sin(ang), np.cos(ang)  # c: 1 at ears; s: 1 at chin
-    side = np.sign(np.arange(17) - 8)
-    x = side * W * c ** ident.jaw_p * (1 - ident.taper * s ** 2)
-    y = ident.ear_y + (ident.chin_y - ident.ear_y) * s ** 1.15
-    y = y + jd * s ** 2 - 0.03 * a[17] * s ** 8
-    x = x * (1 - 0.04 * a[26] * s ** 2)  # the open jaw swings back and looks narrower
-    P[0:17] = np.stack([x, y, -0.5 * c ** 0.7 + 0.08 * s], 1)
+    P[0:17, 0] = (_JSIDE * W * _JC ** ident.jaw_p * (1 - ident.taper * _JS2)
+                  * (1 - 0.04 * a[26] * _JS2))  # the open jaw swings back and looks narrower
+    P[0:17, 1] = (ident.ear_y + (ident.chin_y - ident.ear_y) * _JS115 + jd * _JS2
+                  - 0.03 * a[17] * _JS8)
+    P[0:17, 2] = _JZ
 
     # --- brows 17..21 (image left, outer -> inner) and 22..26 (inner -> outer)
-    for sd, idx in ((-1, np.arange(17, 22)), (1, np.arange(26, 21, -1))):
-        t = np.linspace(1, 0, 5)  # 1 = outer end, 0 = inner end
-        bx = ident.brow_in + t * (ident.ex + ident.ew + ident.brow_out - ident.brow_in)
-        by = ident.eye_y + ident.brow_y - ident.brow_arch * np.sin(np.pi * t ** 0.8) + 0.02 * t
-        by = by - 0.075 * a[1] * (1 - 0.85 * t) - 0.075 * a[2] * (0.15 + 0.85 * t)
-        by = by + 0.045 * a[4] * (1 - 0.6 * t) + 0.015 * a[9] * (1 - t)
-        bx = bx - 0.03 * a[4] * (1 - t) ** 2
-        P[idx] = np.stack([sd * bx, by, 0.06 - 0.12 * t ** 2], 1)
+    t = _BT
+    bx = ident.brow_in + t * (ident.ex + ident.ew + ident.brow_out - ident.brow_in) - 0.03 * a[4] * (1 - t) ** 2
+    by = (ident.eye_y + ident.brow_y - ident.brow_arch * _BT_ARCH + 0.02 * t
+          - 0.075 * a[1] * (1 - 0.85 * t) - 0.075 * a[2] * (0.15 + 0.85 * t)
+          + 0.045 * a[4] * (1 - 0.6 * t) + 0.015 * a[9] * (1 - t))
+    for sd, idx in _BROW_IDX:
+        P[idx, 0] = sd * bx
+        P[idx, 1] = by
+        P[idx, 2] = _BZ
 
     # --- eyes 36..41 (image left) and 42..47; lids from AU5/6/7/4/9/12 and blink AU45
-    hu = ident.eh * (1 + 0.3 * a[5] - 0.12 * a[7] - 0.05 * a[4] - 0.05 * a[6] - 0.03 * a[9])
-    hl = ident.eh_lo * (1 - 0.2 * a[6] - 0.3 * a[7] - 0.06 * a[12] - 0.08 * a[9])
+    hu = ident.eh * (1 + 0.3 * a[5] - 0.15 * a[7] - 0.05 * a[4] - 0.05 * a[6] - 0.03 * a[9])
+    hl = ident.eh_lo * (1 - 0.2 * a[6] - 0.35 * a[7] - 0.06 * a[12] - 0.08 * a[9])
     close = min(a[45] / 2.0, 1.0)
-    for sd, (o, u1, u2, i, l2, l1) in ((-1, (36, 37, 38, 39, 40, 41)), (1, (45, 44, 43, 42, 47, 46))):
+    for sd, upper_idx, lower_idx in _EYE_IDX:
         cx, cy = sd * ident.ex, ident.eye_y
         oy = cy - ident.tilt - 0.012 * a[6]
         iy = cy + 0.3 * ident.tilt
-        xs = cx + sd * ident.ew * np.array([1, 0.35, -0.3, -1])  # outer, lid a, lid b, inner
-        base = np.interp(xs, [cx - ident.ew, cx + ident.ew], [oy, iy] if sd < 0 else [iy, oy])
+        f = (1 - _EYE_X) / 2  # 0 at the outer corner, 1 at the inner corner
+        base = oy + (iy - oy) * f
         up = base[1:3] - hu * np.array([0.92, 1.0])
-        lo = base[1:3] + hl * np.array([1.0, 0.9])
-        lo = np.maximum(lo, up + 0.004)
+        lo = np.maximum(base[1:3] + hl * np.array([1.0, 0.9]), up + 0.004)
         shut = 0.65 * lo + 0.35 * up
         up, lo = up + (shut - up) * close, lo + (shut - lo) * close
-        P[[o, u1, u2, i]] = np.stack([xs, [base[0], up[0], up[1], base[3]],
-                                      [-0.06, 0.03, 0.04, -0.02]], 1)
-        P[[l1, l2]] = np.stack([xs[1:3], lo, [0.02, 0.02]], 1)
+        xs = cx + sd * ident.ew * _EYE_X
+        P[upper_idx, 0] = xs
+        P[upper_idx, 1] = base
+        P[upper_idx[1:3], 1] = up
+        P[upper_idx, 2] = _EYE_Z
+        P[lower_idx, 0] = xs[1:3]
+        P[lower_idx, 1] = lo
+        P[lower_idx, 2] = 0.02
 
     # --- nose: bridge 27..30, lower 31..35; AU9 wrinkles it up, AU10 lifts the wings a little
     nz = ident.nose_z
-    bridge_y = np.linspace(ident.eye_y - 0.04, ident.nose_y, 4)
-    bridge_y[1:] -= 0.012 * a[9] * np.array([0.5, 0.9, 1.2])
-    P[27:31] = np.stack([np.zeros(4), bridge_y, nz * np.array([0.06, 0.12, 0.2, 0.3])], 1)
+    P[27:31, 0] = 0.0
+    P[27:31, 1] = np.linspace(ident.eye_y - 0.04, ident.nose_y, 4) - 0.012 * a[9] * np.array([0, 0.5, 0.9, 1.2])
+    P[27:31, 2] = nz * _NOSE_Z
     lift = 0.028 * a[9] + 0.012 * a[10]
-    flare = 1 + 0.06 * a[9]
-    nx = ident.nose_w * flare * np.array([-1, -0.5, 0, 0.5, 1])
-    ny = ident.nose_y + np.array([0.05, 0.085, 0.1, 0.085, 0.05]) - lift * np.array(
-        [1.2, 1, 0.8, 1, 1.2])
-    P[31:36] = np.stack([nx, ny, nz * np.array([0.08, 0.15, 0.18, 0.15, 0.08])], 1)
+    P[31:36, 0] = ident.nose_w * (1 + 0.06 * a[9]) * _NOSTRIL_X
+    P[31:36, 1] = ident.nose_y + _NOSTRIL_Y - lift * _NOSTRIL_LIFT
+    P[31:36, 2] = nz * _NOSTRIL_Z
 
-    # --- mouth 48..67
-    dxc = (0.055 * a[12] - 0.012 * a[15] - 0.03 * a[14] + 0.06 * a[20] - 0.015 * a[23]
+    # --- mouth 48..67: corners (dxc, dyc), lip line, lip thickness, parting of the lips
+    dxc = (0.055 * a[12] - 0.012 * a[15] - 0.04 * a[14] + 0.06 * a[20] - 0.015 * a[23]
            - 0.15 * jd)
-    dyc = (-0.05 * a[12] + 0.05 * a[15] - 0.006 * a[14] + 0.01 * a[20] - 0.012 * a[10]
+    dyc = (-0.06 * a[12] + 0.05 * a[15] - 0.006 * a[14] + 0.01 * a[20] - 0.012 * a[10]
            + 0.35 * jd)
     line_dy = -0.012 * a[9] - 0.012 * a[17] - 0.008 * a[10]
     ut = ident.lip_up * max(0.3, 1 - 0.28 * a[23] - 0.06 * a[20] - 0.05 * a[12] + 0.08 * a[10])
@@ -209,63 +258,44 @@ def face_points(ident: Identity, aus, gaze=(0.0, 0.0)) -> np.ndarray:
     g_lo = 0.035 * a[25] + 0.85 * jd - 0.018 * a[17]
     mw = ident.mouth_w + dxc
     my = ident.mouth_y + line_dy
-
-    def lip(us, prof, gap, thick):
-        us = np.asarray(us, float)
-        taper = np.clip(1 - us ** 3, 0, 1)
-        yy = my + dyc * us ** 2 + gap * taper + thick * prof
-        return np.stack([us * mw, yy, 0.1 * (1 - us ** 2) - 0.03], 1)
-
-    sgn = np.array([-1, -1, -1, 0, 1, 1, 1])
-    ou = np.array([1, 0.62, 0.25, 0, 0.25, 0.62, 1])
-    upper = lip(ou, -np.array([0, 0.8, 1.05, 0.85, 1.05, 0.8, 0]), -g_up, ut)
-    upper[:, 0] *= sgn
-    lower = lip(ou[[5, 4, 3, 2, 1]], np.array([0.8, 1.0, 1.05, 1.0, 0.8]), g_lo, lt)
-    lower[:, 0] *= np.array([1, 1, 0, -1, -1])
-    lower[:, 2] += 0.015 * a[17]
-    P[48:55] = upper
-    P[55:60] = lower
-    iu = np.array([0.88, 0.45, 0, 0.45, 0.88])
-    inner_up = lip(iu, np.zeros(5), -g_up, 0)
-    inner_lo = lip(iu[[3, 2, 1]], np.zeros(3), g_lo, 0)
-    inner_up[:, 0] *= np.array([-1, -1, 0, 1, 1])
-    inner_lo[:, 0] *= np.array([1, 0, -1])
-    inner_lo[:, 1] = np.maximum(inner_lo[:, 1], inner_up[[3, 2, 1], 1])  # lips never cross
-    P[60:65] = inner_up
-    P[65:68] = inner_lo
+    gap = np.where(_MUPPER, -g_up, g_lo)
+    M = P[48:68]
+    M[:, 0] = _MSIGN * _MU * mw
+    M[:, 1] = my + dyc * _MU2 + gap * _MTAPER - ut * _MPROF_UP + lt * _MPROF_LO
+    M[:, 2] = _MZ
+    M[7:12, 2] += 0.015 * a[17]
+    M[17:20, 1] = np.maximum(M[17:20, 1], M[[15, 14, 13], 1])  # lips never cross
 
     # --- extra points: skull outline (right ear -> top -> left ear), hairline, hair outline
-    phi = np.linspace(np.pi, 0, N_SKULL + 2)[1:-1]
-    cs, sn = np.cos(phi), np.sin(phi)
-    ws = W * 0.99
-    P[EXTRA["skull"]] = np.stack([-ws * np.sign(cs) * np.abs(cs) ** 0.85,
-                                  ident.ear_y - (ident.ear_y - ident.skull_top) * sn ** 0.9,
-                                  -0.5 * np.abs(cs) - 0.2 * sn], 1)
-    hx = np.linspace(0.86, -0.86, N_HAIRLINE) * W
-    t = np.abs(hx / (0.86 * W))
-    hy = ident.hair_y + (ident.temple_y - ident.hair_y) * t ** 1.6 + 0.12 * ident.part * hx
+    sk = P[EXTRA["skull"]]
+    sk[:, 0] = W * 0.99 * _SK_X
+    sk[:, 1] = ident.ear_y - (ident.ear_y - ident.skull_top) * _SK_Y
+    sk[:, 2] = _SK_Z
+    hl_ = P[EXTRA["hairline"]]
+    hl_[:, 0] = _HL_X * W
+    hy = ident.hair_y + (ident.temple_y - ident.hair_y) * _HL_T16 + 0.12 * ident.part * hl_[:, 0]
     if ident.hair_style == "bangs":  # a fringe down to just above the brows
-        fringe = ident.eye_y + ident.brow_y - 0.1 + 0.03 * (np.arange(N_HAIRLINE) % 2)
-        hy = np.where(t < 0.85, fringe - 0.1 * t ** 4, hy)
-    P[EXTRA["hairline"]] = np.stack([hx, hy, 0.12 * (1 - t ** 2) - 0.25 * t ** 4], 1)
+        hy = np.where(_HL_T < 0.85, ident.eye_y + ident.brow_y - 0.1 + _HL_FRINGE, hy)
+    hl_[:, 1] = hy
+    hl_[:, 2] = _HL_Z
     vol = ident.hair_volume
-    drop = {"short": 0.15, "bob": 1.0, "long": 2.3, "buzz": 0.05, "bangs": 0.7, "bald": 0.25,
-            "bun": 0.2}[ident.hair_style]
-    phi = np.linspace(np.pi, 0, N_HAIR - 4)
-    hx = -(W + vol) * np.sign(np.cos(phi)) * np.abs(np.cos(phi)) ** 0.8
-    hy = ident.ear_y - (ident.ear_y - ident.skull_top + vol) * np.sin(phi) ** 0.9
+    drop = _HAIR_DROP[ident.hair_style]
     bottom = ident.ear_y + drop
     wide = W + vol + (0.12 if drop > 1 else 0.0)
-    P[EXTRA["hair"]] = np.concatenate([
-        np.stack([[wide * 0.6, wide], [bottom, bottom - 0.1], [-0.7, -0.7]], 1),
-        np.stack([hx, hy, np.full_like(hx, -0.6)], 1),
-        np.stack([[-wide, -wide * 0.6], [bottom - 0.1, bottom], [-0.7, -0.7]], 1)])
+    ha = P[EXTRA["hair"]]
+    ha[2:-2, 0] = (W + vol) * _HA_X
+    ha[2:-2, 1] = ident.ear_y - (ident.ear_y - ident.skull_top + vol) * _HA_Y
+    ha[2:-2, 2] = -0.6
+    ha[[0, 1, -2, -1]] = [[wide * 0.6, bottom, -0.7], [wide, bottom - 0.1, -0.7],
+                          [-wide, bottom - 0.1, -0.7], [-wide * 0.6, bottom, -0.7]]
 
     # ears: top, outer top, outer low, lobe, attachment (x sign per side)
-    ex = np.array([0.98, 1.1, 1.12, 1.02, 0.95]) * W
-    ey = ident.eye_y + ident.ear * np.array([-0.12, -0.08, 0.15, 0.4, 0.3])
+    ey = ident.eye_y + ident.ear * _EAR_Y
     for name, sd in (("ear_r", -1), ("ear_l", 1)):
-        P[EXTRA[name]] = np.stack([sd * ex, ey, np.full(5, -0.55)], 1)
+        e = P[EXTRA[name]]
+        e[:, 0] = sd * _EAR_X * W
+        e[:, 1] = ey
+        e[:, 2] = -0.55
 
     # iris centres (gaze), nasolabial folds (nose wing -> beyond the mouth corner), cheeks
     gx, gy = float(gaze[0]), float(gaze[1])

@@ -157,9 +157,8 @@ def _clipped(img, clip_pts, draw):
     off = np.array([x0, y0], float)
     draw(tmp, off)
     m = np.zeros(roi.shape[:2], np.uint8)
-    fill(m, clip_pts - off, 255)
-    a = m[:, :, None].astype(np.float32) / 255.0
-    roi[:] = (roi * (1 - a) + tmp * a + 0.5).astype(np.uint8)
+    cv2.fillPoly(m, [_ip(clip_pts - off)], 255, cv2.LINE_8, SHIFT)  # hard edge: lines drawn later cover it
+    np.copyto(roi, tmp, where=m[:, :, None] > 0)
 
 
 def _hair(img, P, lm, ident: Identity, F, hair, back: bool):
@@ -170,10 +169,14 @@ def _hair(img, P, lm, ident: Identity, F, hair, back: bool):
         if style in ("bob", "long", "bangs"):
             fill(img, smooth(outline, 3, True), scale(hair, 0.72))
         return
-    if style == "bald":  # a fringe of hair around the back of the head, above the ears
+    if style == "bald":  # tapered tufts above the ears, the crown is bare
         sk = P[EXTRA["skull"]]
-        for band in (np.concatenate([[lm[16]], sk[:4]]), np.concatenate([sk[-4:], [lm[0]]])):
-            line(img, smooth(band, 3), hair, max(1, int(0.1 * F.unit)))
+        c = (lm[0] + lm[16]) / 2
+        for band in (np.concatenate([[lm[16]], sk[:3]]), np.concatenate([[lm[0]], sk[-1:-4:-1]])):
+            n = (band - c) / (np.linalg.norm(band - c, axis=1, keepdims=True) + 1e-9) * F.unit
+            taper = np.array([1.0, 0.8, 0.45, 0.0])[:, None]
+            poly = np.concatenate([band + n * 0.03 * taper, (band - n * 0.09 * taper)[::-1]])
+            fill(img, smooth(poly, 2, True), hair)
         return
     arc = outline[2:-2]
     if style in ("bob", "long"):
@@ -202,7 +205,7 @@ def _hair(img, P, lm, ident: Identity, F, hair, back: bool):
             line(img, smooth(np.array([crown, mid, end]), 4), dark if i % 2 else lite, 1)
 
 
-def _eye(img, lm, ident, P, iris_c, F, idx, lash_th):
+def _eye(img, lm, ident, iris_c, F, idx, lash_th):
     e = lm[idx]
     up = smooth(e[[0, 1, 2, 3]], 4)
     lo = smooth(e[[3, 4, 5, 0]], 4)
@@ -265,7 +268,7 @@ def _wrinkles(img, lm, P, ident, F, a, th):
     """Folds and wrinkles whose darkness follows the AUs (skipped when too faint to see)."""
     skin, dark, R, U = ident.skin, (60, 30, 25), F.R, F.U
     lines = []  # (control points, visibility, samples per segment)
-    v = 0.03 * ident.age + 0.16 * a[12] + 0.12 * a[6] + 0.12 * a[10] + 0.08 * a[9]
+    v = 0.03 * ident.age + 0.13 * a[12] + 0.08 * a[6] + 0.12 * a[10] + 0.08 * a[9]
     if v > 0.04:  # nasolabial folds: AU6, AU9, AU10, AU12
         lines += [(P[EXTRA["fold_r"]], v, 4), (P[EXTRA["fold_l"]], v, 4)]
     mid = (lm[21] + lm[22]) / 2
@@ -302,7 +305,7 @@ def _wrinkles(img, lm, P, ident, F, a, th):
     lines.append(([c - R * 0.1 + U * 0.02, c, c + R * 0.1 + U * 0.02], 0.08 + 0.2 * a[17], 3))
     for pts, vis, k in lines:
         pts = np.asarray(pts)
-        line(img, smooth(pts, k) if k > 1 else pts, mix(skin, dark, min(0.55, vis)), th)
+        line(img, smooth(pts, k) if k > 1 else pts, mix(skin, dark, min(0.4, vis)), th)
 
 
 def _nose(img, lm, ident, F, light_x):
@@ -330,12 +333,12 @@ def _beard(img, lm, ident, F, hair):
                                           lm[31] - R * 0.02 - U * 0.01, lm[48] - R * 0.12 + U * 0.1]])
         fill(img, smooth(poly, 2, True), mix(ident.skin, hair, 0.3 if b == "stubble" else 0.92))
         return
-    must = np.array([lm[48] - R * 0.04 - U * 0.03, lm[31] - R * 0.02 - U * 0.02, lm[35] + R * 0.02 - U * 0.02,
-                     lm[54] + R * 0.04 - U * 0.03, lm[53] - U * 0.0, lm[51] + U * 0.0, lm[49] - U * 0.0])
+    must = np.array([lm[48] - R * 0.03 - U * 0.04, lm[50] + U * 0.05, lm[51] + U * 0.06, lm[52] + U * 0.05,
+                     lm[54] + R * 0.03 - U * 0.04, lm[53] + U * 0.005, lm[51] + U * 0.005, lm[49] + U * 0.005])
     fill(img, smooth(must, 2, True), mix(ident.skin, hair, 0.9))
     if b == "goatee":
-        g = np.array([lm[59] - R * 0.03, lm[57] - U * 0.03, lm[55] + R * 0.03, lm[10] * 0.3 + lm[9] * 0.7,
-                      lm[8] - U * 0.02, lm[6] * 0.3 + lm[7] * 0.7])
+        g = np.array([lm[58] - R * 0.02 - U * 0.02, lm[57] - U * 0.04, lm[56] + R * 0.02 - U * 0.02,
+                      lm[9] * 0.6 + lm[8] * 0.4, lm[8] - U * 0.02, lm[7] * 0.6 + lm[8] * 0.4])
         fill(img, smooth(g, 2, True), mix(ident.skin, hair, 0.9))
 
 
@@ -376,14 +379,18 @@ def draw_face(P2, ident: Identity, aus: dict, scene: dict, size: int, unit: floa
     nl, nr = lm[5] + 0.12 * (lm[11] - lm[5]), lm[11] - 0.12 * (lm[11] - lm[5])
     down = np.array([0.0, 1.0]) * unit
     sc = (nl + nr) / 2 + down * 1.1
-    shoulders = cv2.ellipse2Poly((int(sc[0]), int(sc[1])), (int(1.7 * unit), int(0.62 * unit)), 0, 180, 360, 10)
-    sh_poly = np.concatenate([shoulders, [[shoulders[-1][0], size + 5], [shoulders[0][0], size + 5]]]).astype(float)
-    neck = np.array([nl - F.U * 0.3, nr - F.U * 0.3, nr + down * 1.2 + [0.12 * unit, 0], nl + down * 1.2 - [0.12 * unit, 0]])
+    shoulders = cv2.ellipse2Poly((int(sc[0]), int(sc[1])), (int(1.7 * unit), int(0.62 * unit)),
+                                 0, 180, 360, 10)
+    sh_poly = np.concatenate([shoulders, [[shoulders[-1][0], size + 5],
+                                          [shoulders[0][0], size + 5]]]).astype(float)
+    flare = np.array([0.12 * unit, 0.0])
+    neck = np.array([nl - F.U * 0.3, nr - F.U * 0.3, nr + down * 1.2 + flare, nl + down * 1.2 - flare])
     for m in (img, fig):
         fill(m, neck, scale(skin, 0.78) if m is img else 255)
         fill(m, sh_poly, scene["clothes"] if m is img else 255)
     if scene["collar"] == 1:
-        fill(img, np.array([sc - F.R * 0.35 - down * 0.55, sc + F.R * 0.35 - down * 0.55, sc - down * 0.05]), scale(skin, 0.8))
+        vee = np.array([sc - F.R * 0.35 - down * 0.55, sc + F.R * 0.35 - down * 0.55, sc - down * 0.05])
+        fill(img, vee, scale(skin, 0.8))
     elif scene["collar"] == 2:
         ellipse(img, sc - down * 0.55, (0.33 * unit, 0.12 * unit), 0, scale(skin, 0.8))
     line(img, [lm[6] + down * 0.1, lm[8] + down * 0.12, lm[10] + down * 0.1], scale(skin, 0.62), max(1, th))
@@ -408,7 +415,7 @@ def draw_face(P2, ident: Identity, aus: dict, scene: dict, size: int, unit: floa
     _mouth(img, lm, ident, F, aus)
     lash = max(1, int(round(0.028 * unit)))
     for k, idx in enumerate((slice(36, 42), slice(42, 48))):
-        _eye(img, lm, ident, P2, P2[EXTRA["iris"]][k], F, idx, lash)
+        _eye(img, lm, ident, P2[EXTRA["iris"]][k], F, idx, lash)
     for idx in (slice(17, 22), slice(22, 27)):
         b = lm[idx]
         t = np.array([0.45, 0.8, 1, 1, 0.9]) if idx.start == 17 else np.array([0.9, 1, 1, 0.8, 0.45])
@@ -420,9 +427,11 @@ def draw_face(P2, ident: Identity, aus: dict, scene: dict, size: int, unit: floa
     # lighting on the figure only
     centre = (P2[27] + P2[8]) / 2 - F.U * 0.2
     sh = shading(size, centre, (1.15 * unit, 1.55 * unit), pose[2], pose[0], scene)
-    a = fig.astype(np.float32) * (1.0 / 255.0)
-    k = (1.0 + (sh - 1.0) * a)[:, :, None] * scene["tint"].astype(np.float32)
-    out = np.clip(img * k + 0.5, 0, 255).astype(np.uint8)
+    a = fig.astype(np.float32)
+    a *= (1.0 / 255.0)
+    k = (sh - 1.0) * a + 1.0
+    k3 = k[:, :, None] * scene["tint"].astype(np.float32)
+    out = cv2.multiply(img, k3, dtype=cv2.CV_8U)
     return out, sh
 
 

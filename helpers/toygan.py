@@ -185,17 +185,17 @@ class ToyConfig:
     n_modes: int = 8
     std: float = 0.05
     z_dim: int = 8
-    hidden: int = 128
+    hidden: int = 64
     layers: int = 3
-    batch: int = 256
-    steps: int = 2000
+    batch: int = 128
+    steps: int = 1500
     lr_g: float = 1e-3
     lr_d: float = 1e-3
     betas: tuple = (0.5, 0.999)
     loss: str = "nonsaturating"
-    r1: float = 0.0             # R1 penalty weight (gamma/2 * E|grad_x D(x)|^2 on real); 0 = off
+    r1: float = 0.5             # R1 penalty weight (gamma/2 * E|grad_x D(x)|^2 on real); 0 = vanilla
     seed: int = 0
-    snapshot_every: int = 250
+    snapshot_every: int = 100
     grid_res: int = 64          # resolution of the D(x) surface in snapshots
     extent: float = 3.0         # half-width of the plotted square
 
@@ -303,6 +303,42 @@ def train_toy(config: ToyConfig | None = None, progress: bool = True, **override
 
 
 # ----------------------------------------------------------------------------- plotting
+def _panel(ax, run: ToyRun, snap: dict):
+    import matplotlib.pyplot as plt
+
+    cfg, e = run.config, run.config.extent
+    im = ax.imshow(snap["surface"], extent=(-e, e, -e, e), origin="lower", cmap="RdBu",
+                   vmin=0, vmax=1, alpha=0.6)
+    ax.scatter(snap["samples"][:, 0], snap["samples"][:, 1], s=3, c="k", alpha=0.5, linewidths=0)
+    for c in cfg.modes:
+        ax.add_patch(plt.Circle(c, cfg.radius, fill=False, color="red", lw=1))
+    cov = mode_coverage(snap["samples"], cfg.modes, cfg.radius)
+    ax.set_title(f"step {snap['step']}: {cov['covered']}/{cov['n_modes']} modes", fontsize=9)
+    ax.set_xlim(-e, e)
+    ax.set_ylim(-e, e)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_aspect("equal")
+    return im
+
+
+def progress_frames(run: ToyRun, size_in: float = 3.0, dpi: int = 80) -> np.ndarray:
+    """One rendered panel per snapshot as uint8 (T, H, W, 3), e.g. for ``helpers.viz.animate``."""
+    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    frames = []
+    for snap in run.snapshots:
+        fig = plt.figure(figsize=(size_in, size_in), dpi=dpi)
+        FigureCanvasAgg(fig)
+        ax = fig.add_axes((0.02, 0.02, 0.96, 0.88))
+        _panel(ax, run, snap)
+        fig.canvas.draw()
+        frames.append(np.asarray(fig.canvas.buffer_rgba())[:, :, :3].copy())
+        plt.close(fig)
+    return np.stack(frames)
+
+
 def plot_progress(run: ToyRun, n_cols: int | None = None, max_panels: int = 8, axes=None):
     """Snapshots of G's samples (dots) over the real modes (red circles) and D(x) (background).
 
@@ -323,24 +359,11 @@ def plot_progress(run: ToyRun, n_cols: int | None = None, max_panels: int = 8, a
     else:
         axes = np.atleast_2d(axes)
         fig = axes.flat[0].figure
-    cfg, modes = run.config, run.config.modes
     for ax in axes.flat[len(snaps):]:
         ax.axis("off")
     im = None
     for ax, s in zip(axes.flat, snaps):
-        e = cfg.extent
-        im = ax.imshow(s["surface"], extent=(-e, e, -e, e), origin="lower", cmap="RdBu",
-                       vmin=0, vmax=1, alpha=0.6)
-        ax.scatter(s["samples"][:, 0], s["samples"][:, 1], s=3, c="k", alpha=0.5, linewidths=0)
-        for c in modes:
-            ax.add_patch(plt.Circle(c, cfg.radius, fill=False, color="red", lw=1))
-        cov = mode_coverage(s["samples"], modes, cfg.radius)
-        ax.set_title(f"step {s['step']}: {cov['covered']}/{cov['n_modes']} modes", fontsize=9)
-        ax.set_xlim(-e, e)
-        ax.set_ylim(-e, e)
-        ax.set_xticks([])
-        ax.set_yticks([])
-        ax.set_aspect("equal")
+        im = _panel(ax, run, s)
     if im is not None:
         fig.colorbar(im, ax=list(axes.flat), shrink=0.6, label="D(x) = P(real)")
     return fig

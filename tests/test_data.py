@@ -205,3 +205,25 @@ def test_truncated_jpeg_is_found_at_construction(tmp_path):
     with pytest.warns(UserWarning, match="000001.jpg"):
         ds = D.FaceFolder(tmp_path)
     assert len(ds) == 2 and "truncated" in ds.skipped[0]["reason"]
+
+
+def test_unoccluded_rows_have_image_as_unmasked_and_empty_mask(tmp_path):
+    with D.FaceWriter(tmp_path) as w:
+        w.add(face(0)[0])
+    item = D.FaceFolder(tmp_path)[0]
+    assert torch.equal(item["unmasked"], item["image"]) and item["mask"].shape == (1, 64, 64)
+    assert item["mask"].sum() == 0
+    assert D.expression_id("2.0") == 2 and D.expression_id(None) == -1 and D.expression_id("Neutral") == 0
+
+
+def test_same_keys_and_dtypes_as_synthfaces_dataset(tmp_path):
+    synthfaces = pytest.importorskip("helpers.synthfaces", reason="helpers/synthfaces.py not written yet")
+    assert D.AUS == tuple(synthfaces.AUS)
+    assert D.EXPRESSION_NAMES == tuple(synthfaces.EXPRESSIONS)
+    ref = synthfaces.SynthFacesDataset(seed=0, size=64, length=2)[0]
+    with D.FaceWriter(tmp_path) as w:
+        w.add(face(0)[0], landmarks=face(0)[1])
+    item = D.FaceFolder(tmp_path)[0]
+    assert set(item) == set(ref)
+    for k in ref:
+        assert item[k].dtype == ref[k].dtype and item[k].shape == ref[k].shape, k

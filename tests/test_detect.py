@@ -14,7 +14,7 @@ from helpers import detect as D  # noqa: E402
 @pytest.fixture(scope="module")
 def astro():
     img = skdata.astronaut()                 # 512x512 RGB, one face at about x 175..266, y 76..167
-    box = D.detect_faces(img)[0]
+    box = D.detect_faces(img)[0]               # most confident first
     return img, box, D.landmarks68(img, box)
 
 
@@ -22,7 +22,7 @@ def test_detects_the_face_and_rejects_the_weak_false_positive(astro):
     img, box, _ = astro
     every = D.detect(img, upsample=1, min_score=0.0)     # dlib's own threshold: also the suit badge
     assert len(every) >= 2, "expected dlib to also fire (weakly) on the suit badge"
-    kept = D.detect(img)                                  # our default min_score
+    kept = D.detect(img, min_score=D.FILTER_MIN_SCORE)    # the scraper filter's threshold
     assert len(kept) == 1
     x0, y0, x1, y1 = kept[0].box
     assert 150 < x0 < 200 and 60 < y0 < 100 and 240 < x1 < 290 and 150 < y1 < 190

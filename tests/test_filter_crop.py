@@ -203,3 +203,18 @@ def test_crop_refuses_bad_arguments(tmp_path, capsys):
     (tmp_path / "e").mkdir()
     s = C.crop_folder("face", tmp_path / "e", tmp_path / "o", progress=False)
     assert s.kept == 0 and "nothing to do" in capsys.readouterr().err
+
+
+def test_crop_carries_labels_including_missing_ones(tmp_path):
+    from helpers.data import FaceWriter
+
+    src = tmp_path / "src"
+    img = skdata.astronaut()[:300, 100:400]
+    with FaceWriter(src) as w:
+        w.add(img, file="a.png", subject="7", smiling=1, expression="happiness")
+        w.add(img, file="b.png", subject="8")                      # smiling / expression missing
+    s = C.crop_folder("face", src, tmp_path / "out", version="v0", size=32, progress=False)
+    assert s.kept == 2
+    df = read_manifest(tmp_path / "out").set_index("file")
+    assert df.loc["a.png", "smiling"] == 1 and df.loc["a.png", "subject"] == "7"
+    assert pd.isna(df.loc["b.png", "smiling"]) and df.loc["b.png", "source"] == "b.png"

@@ -7,6 +7,15 @@ import torch
 from helpers import glcic as G
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """One thread: tiny ops on a shared 2-core CPU are much faster without OpenMP barriers."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def _cfg(**kw):
     base = dict(data="toy", n_train=32, size=32, local_size=16, width=0.125, batch=2, steps_c=3,
                 steps_d=2, steps_total=8, log_every=1, sample_every=0, save_every_steps=None,

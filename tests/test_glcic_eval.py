@@ -64,7 +64,7 @@ def test_evaluate_and_compare_rank_methods():
     assert list(df.columns[:4]) == ["image", "psnr", "ssim", "l1"] and {"orb", "sift"} <= set(df.columns)
     assert (df["known_diff"] == 0).all() and len(df) == 3
     table = E.compare({"grey": grey, "Telea": E.telea, "mean fill": E.mean_fill},
-                      {"mouth": ts, "random": ts_r}, progress=False)
+                      {"mouth": ts, "random": ts_r}, features=("orb",), progress=False)
     assert len(table) == 6
     mg = E.margins(table, ["Telea"], ["grey"], holes="mouth", measures=("psnr", "l1"))
     assert mg["beats"].all() and (mg["margin"] > 0).all()

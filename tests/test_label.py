@@ -2,7 +2,6 @@
 dlib landmarks on a folder, CelebA annotations joined into the manifest."""
 import stat
 import sys
-import textwrap
 import types
 import urllib.error
 
@@ -14,22 +13,62 @@ from PIL import Image
 from data_scripts import label as L
 from helpers.data import AU_COLUMNS, FaceWriter, landmark_columns, read_manifest
 
-AU_R = [f"AU{a:02d}_r" for a in L.AUS]
-AU_C = ["AU01_c", "AU02_c", "AU04_c", "AU05_c", "AU06_c", "AU07_c", "AU09_c", "AU10_c", "AU12_c", "AU14_c",
-        "AU15_c", "AU17_c", "AU20_c", "AU23_c", "AU25_c", "AU26_c", "AU28_c", "AU45_c"]
+# Source of a stand-in for OpenFace: only the standard library, so the fake binary starts fast.
+FAKE_OPENFACE = r'''
+import os
+import sys
+
+AUS = (1, 2, 4, 5, 6, 7, 9, 10, 12, 14, 15, 17, 20, 23, 25, 26, 45)
+AU_R = ["AU%02d_r" % a for a in AUS]
+AU_C = ["AU%02d_c" % a for a in (1, 2, 4, 5, 6, 7, 9, 10, 12, 14, 15, 17, 20, 23, 25, 26, 28, 45)]
 
 
-def openface_csv(rows, image_mode=False) -> str:
-    """Text in OpenFace's format: comma + space separated header, AU*_r then AU*_c columns."""
-    head = (["face", "confidence"] if image_mode else ["frame", "face_id", "timestamp", "confidence", "success"])
+def openface_csv(rows, image_mode=False):
+    """Text in OpenFace's format: ', '-separated header (leading spaces), AU*_r then AU*_c columns."""
+    head = ["face", "confidence"] if image_mode else ["frame", "face_id", "timestamp", "confidence", "success"]
     head += ["pose_Tx", "pose_Ty"] + AU_R + AU_C
     lines = [", ".join(head)]
     for r in rows:
-        lead = [r["face"], r["confidence"]] if image_mode else [r["frame"], r["face"], 0.04 * r["frame"],
-                                                                r["confidence"], r["success"]]
-        vals = lead + [1.5, -3.25] + list(r["aus"]) + [1] * len(AU_C)
-        lines.append(", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in vals))
+        lead = ([r["face"], r["confidence"]] if image_mode else
+                [r["frame"], r["face"], 0.04 * r["frame"], r["confidence"], r["success"]])
+        vals = lead + [1.5, -3.25] + [float(v) for v in r["aus"]] + [1] * len(AU_C)
+        lines.append(", ".join(str(v) for v in vals))
     return "\n".join(lines) + "\n"
+
+
+def run(argv, image_mode):
+    a = dict(zip(argv[::2], argv[1::2]))
+    assert "-aus" in argv, argv
+    files = sorted(os.listdir(a["-fdir"]))
+    rows = []
+    for k, f in enumerate(files):
+        if "noface" in os.path.realpath(os.path.join(a["-fdir"], f)):
+            continue
+        aus = [round(0.1 * k + 0.01 * j, 3) for j in range(17)]
+        if image_mode:
+            with open(os.path.join(a["-out_dir"], f.rsplit(".", 1)[0] + ".csv"), "w") as fh:
+                fh.write(openface_csv([dict(face=0, confidence=0.9, aus=aus)], image_mode=True))
+        else:
+            rows.append(dict(frame=k + 1, face=0, confidence=0.9, success=1, aus=aus))
+    if not image_mode:
+        with open(os.path.join(a["-out_dir"], "in.csv"), "w") as fh:
+            fh.write(openface_csv(rows))
+
+
+if __name__ == "__main__":
+    run(sys.argv[1:], image_mode=os.path.basename(sys.argv[0]).startswith("FaceLandmarkImg"))
+'''
+_ns: dict = {}
+exec(FAKE_OPENFACE, _ns)
+openface_csv = _ns["openface_csv"]
+
+
+def _fake_openface(tmp_path, name):
+    """An executable named like OpenFace's binary that writes CSVs the way OpenFace does."""
+    script = tmp_path / name
+    script.write_text(f"#!{sys.executable} -S\n" + FAKE_OPENFACE)
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    return script
 
 
 def test_read_openface_csv_strips_spaces_and_picks_best_face(tmp_path):
@@ -49,41 +88,6 @@ def test_read_openface_csv_strips_spaces_and_picks_best_face(tmp_path):
         L.read_openface_csv(p)
 
 
-def _fake_openface(tmp_path, name, image_mode):
-    """An executable named like OpenFace's binary that writes CSVs the way OpenFace does."""
-    script = tmp_path / name
-    script.write_text(textwrap.dedent(f"""\
-        #!{sys.executable}
-        import sys, os
-        sys.path.insert(0, {str(tmp_path)!r})
-        from fake_openface_impl import run
-        run(sys.argv[1:], image_mode={image_mode})
-        """))
-    script.chmod(script.stat().st_mode | stat.S_IEXEC)
-    (tmp_path / "fake_openface_impl.py").write_text(textwrap.dedent(f"""\
-        import os, sys
-        sys.path.insert(0, {str(L.__file__.rsplit('/', 2)[0])!r})
-        from tests.test_label import openface_csv
-        def run(argv, image_mode):
-            a = dict(zip(argv[::2], argv[1::2]))
-            assert "-aus" in argv, argv
-            files = sorted(os.listdir(a["-fdir"]))
-            rows = []
-            for k, f in enumerate(files):
-                if "noface" in os.path.realpath(os.path.join(a["-fdir"], f)):
-                    continue
-                aus = [round(0.1 * k + 0.01 * j, 3) for j in range(17)]
-                if image_mode:
-                    open(os.path.join(a["-out_dir"], f.rsplit(".", 1)[0] + ".csv"), "w").write(
-                        openface_csv([dict(face=0, confidence=0.9, aus=aus)], image_mode=True))
-                else:
-                    rows.append(dict(frame=k + 1, face=0, confidence=0.9, success=1, aus=aus))
-            if not image_mode:
-                open(os.path.join(a["-out_dir"], "in.csv"), "w").write(openface_csv(rows))
-        """))
-    return script
-
-
 @pytest.mark.parametrize("name,image_mode", [("FaceLandmarkImg", True), ("FeatureExtraction", False)])
 def test_openface_wrapper_end_to_end_with_fake_binary(tmp_path, name, image_mode):
     root = tmp_path / "faces"
@@ -92,7 +96,7 @@ def test_openface_wrapper_end_to_end_with_fake_binary(tmp_path, name, image_mode
             w.add(np.full((16, 16, 3), 100, np.uint8), file=f)
         w.add(np.full((16, 16, 3), 100, np.uint8), file="d.png")
     (root / "d.png").unlink()                                           # listed but missing
-    binary = _fake_openface(tmp_path, name, image_mode)
+    binary = _fake_openface(tmp_path, name)
     s = L.label_aus(root, "openface", openface_bin=binary, batch=2, progress=False)
     assert s.kept == 2 and s.skipped["no face found by the AU backend"] == 1
     assert s.skipped["image file missing"] == 1
@@ -199,10 +203,10 @@ def test_celeba_join(tmp_path):
     df = read_manifest(root).set_index("file")
     assert df.loc["000001.png", "smiling"] == 1 and df.loc["000002.png", "smiling"] == 0
     assert pd.isna(df.loc["999999.png", "smiling"])
-    assert df.loc["000001.png", "subject"] == "2880" and df.loc["000002.png", "attr_Male"] == 1
-    assert df.loc["000001.png", "lm5_lefteye_x"] == pytest.approx(69 * 0.5 - 10)    # mapped into the crop
-    assert df.loc["000001.png", "lm5_lefteye_y"] == pytest.approx(109 * 0.5 - 20)
-    assert df.loc["000002.png", "lm5_rightmouth_y"] == pytest.approx(153)
+    assert df.loc["000001.png", "subject"] == "2880" and df.loc["000002.png", "Male"] == 1
+    assert df.loc["000001.png", "lefteye_x"] == pytest.approx(69 * 0.5 - 10)    # mapped into the crop
+    assert df.loc["000001.png", "lefteye_y"] == pytest.approx(109 * 0.5 - 20)
+    assert df.loc["000002.png", "rightmouth_y"] == pytest.approx(153)
     bad = tmp_path / "bad.txt"
     bad.write_text("not a celeba file\n")
     with pytest.raises(ValueError, match="cannot read CelebA"):

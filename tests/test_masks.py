@@ -127,3 +127,10 @@ def test_face_mask_shape_uses_synthfaces_polygon():
         assert torch.equal(m, masks.polygon_mask(face_mask_polygon(lm, style), 128))
         assert m[0, int(lm[57, 1]), int(lm[57, 0])] == 1       # covers the mouth
         assert m[0, int(lm[37, 1]), int(lm[37, 0])] == 0       # not the eyes
+    # and it is (nearly) the occlusion SynthFaces draws (which adds ear loops and soft edges)
+    from helpers.synthfaces import SynthFaces
+
+    s = SynthFaces(seed=0, size=128, mask_prob=1.0).sample(0)
+    m = masks.face_mask_shape(s["landmarks"], 128, s.get("mask_style", "surgical"))[0].numpy() > 0.5
+    g = np.asarray(s["mask"]) > 0
+    assert (m & g).sum() / (m | g).sum() > 0.75

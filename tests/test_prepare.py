@@ -96,6 +96,7 @@ def make_jaffe(root: Path) -> Path:
     tif = img_bytes(100, (32, 32), fmt="TIFF")
     put(root / "jaffe" / "KM.DI1.100.tiff", tif[: len(tif) // 2])               # truncated
     put(root / "jaffe" / "KM.FE1.101.tiff", b"this is text, not a tiff")       # not an image
+    put(root / "png" / "KA.AN1.1.tiff.png", img_bytes(1, (32, 32)))             # same image again
     return root
 
 
@@ -110,7 +111,7 @@ def test_jaffe_manifest_labels_split_and_rerun(tmp_path, capsys):
     assert df.groupby("subject").split.nunique().max() == 1          # split by subject
     assert (df.split == "test").sum() == 4 and df[df.split == "test"].subject.nunique() == 1
     text = capsys.readouterr().out
-    assert "kept 16, skipped 4" in text
+    assert "kept 16, skipped 5" in text and "duplicate" in text
     assert "corrupt or truncated image" in text and "not an image" in text and "JAFFE naming" in text
     ds = FaceFolder(out, split="train")
     assert len(ds) == 12 and ds[0]["image"].shape == (3, 32, 32)
@@ -152,6 +153,8 @@ def make_ckplus(root: Path, n_frames=6) -> Path:
             "   1.0000000e+00   3.0000000e+00\n   2.0000000e+00   0.0000000e+00\n   2.7000000e+01   2.0000000e+00\n")
     put(base / "cohn-kanade-images" / "S005" / "001" / "S005_001_00000099.png", b"\x89PNG\r\n\x1a\n broken")
     put(base / "cohn-kanade-images" / "stray.png", img_bytes(7))
+    put(base / "cohn-kanade-images" / "S030" / "001" / "S030_001_00000001.png", img_bytes(9, (40, 30), grey=True))
+    put(base / "Emotion" / "S030" / "001" / "S030_001_00000001_emotion.txt", "happy\n")    # not a number
     return root
 
 
@@ -161,8 +164,8 @@ def test_ckplus_training_and_recognition_sets(tmp_path, capsys):
                  "--test-subjects", "S010")
     assert rc == 0
     tr, rec = read_manifest(out / "training"), read_manifest(out / "recognition")
-    # 5 sequences x 3 frames at equal intervals; S005's 7th file is broken -> skipped, not replaced
-    assert tr.sequence.nunique() == 5 and len(tr) == 14
+    # 5 sequences x 3 frames at equal intervals (+ S030's single frame); S005's 7th file is broken
+    assert tr.sequence.nunique() == 6 and len(tr) == 15
     assert sorted(tr[tr.sequence == "S010/002"].frame) == [0, 2, 5]
     assert sorted(tr[tr.sequence == "S005/001"].frame) == [0, 3]
     # recognition: labelled sequences only (S011 has no Emotion file), their last 2 frames
@@ -181,6 +184,7 @@ def test_ckplus_training_and_recognition_sets(tmp_path, capsys):
     assert row.x0 == pytest.approx(6.0) and row.y67 == pytest.approx(26.0)
     text = capsys.readouterr().out
     assert "outside the Sxxx/yyy/" in text and "not an image" in text and "without an expression label" in text
+    assert "bad CK+ emotion file (unparsable annotation file)" in text
     item = FaceFolder(out / "training")[0]
     assert item["landmarks"].shape == (68, 2) and not np.isnan(item["landmarks"].numpy()).any()
     assert no_temp_files(out)
@@ -242,6 +246,7 @@ def write_video(path: Path, n=12, size=(32, 24)):
 def test_ravdess_videos_sampled_at_equal_intervals(tmp_path, capsys):
     src, out = tmp_path / "src", tmp_path / "out"
     write_video(src / "Actor_01" / "01-01-03-01-01-01-01.mp4")
+    write_video(src / "Actor_01" / "02-01-03-01-01-01-01.mp4")              # its video-only twin
     write_video(src / "Actor_02" / "02-02-02-02-01-02-02.mp4")              # calm: no course name
     write_video(src / "Actor_04" / "01-01-05-01-02-01-04.avi")
     vid = tmp_path / "v.mp4"
@@ -267,6 +272,7 @@ def test_ravdess_videos_sampled_at_equal_intervals(tmp_path, capsys):
         assert abs(red - 20 * r.frame) < 8
     text = capsys.readouterr()
     assert "empty or unreadable sequence/video" in text.out and "RAVDESS naming" in text.out
+    assert "video-only copy" in text.out
     assert "no recognition set" in text.out
     assert no_temp_files(out)
 
@@ -305,14 +311,22 @@ def celeba_tables(folder: Path, n: int, csv_landmarks=False):
     return names
 
 
-def test_celeba_from_zip_with_tables(tmp_path):
+def test_celeba_from_zip_with_tables(tmp_path, capsys):
     src, out = tmp_path / "src", tmp_path / "out"
     names = celeba_tables(src / "Anno", 6)
     with zipfile.ZipFile(src / "img_align_celeba.zip", "w") as z:
         for i, nm in enumerate(names):
             z.writestr(f"img_align_celeba/{nm}", img_bytes(i, (24, 30), "JPEG"))
         z.writestr("img_align_celeba/000007.jpg", b"\xff\xd8\xff garbage")            # corrupt
+        z.writestr(zipfile.ZipInfo("img_align_celeba/000008.jpg"), img_bytes(8, fmt="JPEG"))  # stored
+    raw = bytearray((src / "img_align_celeba.zip").read_bytes())
+    at = raw.find(img_bytes(8, fmt="JPEG"))
+    raw[at + 100: at + 110] = b"X" * 10                                   # damaged member: CRC fails
+    (src / "img_align_celeba.zip").write_bytes(bytes(raw))
     assert run_cli("celeba", "--src", src, "--out", out) == 0
+    text = capsys.readouterr().out
+    assert "unreadable file or archive member (BadZipFile)" in text and "img_align_celeba/000008.jpg" in text
+    assert "not an image" in text
     df = read_manifest(out)
     assert len(df) == 6
     assert list(df.smiling) == [0, 1, 0, 1, 0, 1] and list(df.Smiling) == list(df.smiling)
@@ -377,11 +391,19 @@ def test_celeba_hq_mapping_joins_celeba(tmp_path):
         put(src / "CelebA-HQ-img" / f"{i}.jpg", img_bytes(i, (16, 16), "JPEG"))
     put(src / "CelebA-HQ-to-CelebA-mapping.txt",
         "idx         orig_idx        orig_file\n0 1 000002.jpg\n1 3 000004.jpg\n2 4 000005.jpg\n")
+    put(src / "CelebAMask-HQ-mask-anno" / "0" / "00000_hair.png", img_bytes(5))   # masks are not faces
     assert run_cli("celeba-hq", "--src", src, "--out", out, "--celeba", celeba) == 0
     df = read_manifest(out)
     assert list(df.celeba_hq_idx) == [0, 1, 2] and list(df.celeba_file) == ["000002.jpg", "000004.jpg", "000005.jpg"]
     assert list(df.smiling) == [1, 1, 0] and list(df.subject) == ["101", "100", "101"]
     assert list(df.split) == ["val", "train", "val"]
+    # CelebAMask-HQ's own attribute file (keyed 0.jpg, 1.jpg, ...) is used when present
+    put(src / "CelebAMask-HQ-attribute-anno.txt", "3\n" + " ".join(ATTRS) + "\n" + "\n".join(
+        f"{i}.jpg " + " ".join("1" if a == "Bald" else "-1" for a in ATTRS) for i in range(3)) + "\n")
+    out2 = tmp_path / "out2"
+    assert run_cli("celeba-hq", "--src", src, "--out", out2) == 0        # no --celeba: no identities
+    df2 = read_manifest(out2)
+    assert list(df2.Bald) == [1, 1, 1] and list(df2.smiling) == [0, 0, 0] and "subject" not in df2.columns
 
 
 def test_ffhq_metadata_landmarks_scaled(tmp_path):
@@ -399,7 +421,8 @@ def test_ffhq_metadata_landmarks_scaled(tmp_path):
     assert run_cli("ffhq", "--src", src, "--out", out) == 0
     df = read_manifest(out)
     assert list(df.split) == ["train", "train", "val"]
-    assert df.x1[0] == pytest.approx(14 * 32 / 1024, rel=1e-4) and df.y67[2] == pytest.approx(135 * 7 * 32 / 1024, rel=1e-4)
+    assert df.x1[0] == pytest.approx(14 * 32 / 1024, rel=1e-4)
+    assert df.y67[2] == pytest.approx(135 * 7 * 32 / 1024, rel=1e-4)
     r1 = df[df.ffhq_idx == 1].iloc[0]
     assert r1.smiling == 1 and r1.expression == "happiness" and r1.age == 30.0
 
@@ -436,19 +459,25 @@ def test_emotionet_urls_and_download_log(tmp_path, capsys):
 
 def test_face_crop_hook_with_injected_detector(tmp_path, capsys):
     src, out = make_ckplus(tmp_path / "src", n_frames=3), tmp_path / "out"
+    calls = []
 
-    def detector(img):                            # a fake detector: a face box, except on dark images
-        return [(10, 5, 30, 25)] if img.mean() > 120 else []
+    def detector(img):                  # stands in for helpers.detect.detect_faces (dlib)
+        calls.append(img.shape)
+        if len(calls) % 4 == 0:
+            return []                   # every 4th image: no face
+        return [(10, 5, 30, 25), (0, 0, 4, 4)]     # the larger box wins
     cropper = Cropper("face", size=16, margin=0.0, detector=detector)
-    assert run_cli("ckplus", "--src", src, "--out", out, "--sets", "all", cropper=cropper) in (0, 1)
+    assert run_cli("ckplus", "--src", src, "--out", out, "--sets", "all", cropper=cropper) == 0
     df = read_manifest(out / "all")
-    assert len(df) >= 1 and set(df.width) == {16} and set(df.height) == {16}
-    r = df.iloc[0]
-    lm_src = np.stack([np.linspace(5, 35, 68), np.linspace(5, 25, 68)], 1) + (r.frame + 1)
-    assert r.x0 == pytest.approx((lm_src[0, 0] - 10) * 16 / 20, abs=1e-3)
-    assert r.y0 == pytest.approx((lm_src[0, 1] - 5) * 16 / 20, abs=1e-3)
-    if len(df) < 15:
-        assert "no face found" in capsys.readouterr().out
+    n_images = 5 * 3 + 1                # the broken S005 file never reaches the detector
+    assert len(calls) == n_images and len(df) == n_images - n_images // 4
+    assert set(df.width) == {16} and set(df.height) == {16}
+    assert calls[0] == (30, 40, 3)      # detector sees uint8 RGB HxWx3 (grey CK+ converted)
+    for _, r in df.iterrows():          # landmarks moved with the crop: (p - box origin) * 16 / 20
+        lm_src = np.stack([np.linspace(5, 35, 68), np.linspace(5, 25, 68)], 1) + (r.frame + 1)
+        assert r.x0 == pytest.approx((lm_src[0, 0] - 10) * 0.8, abs=1e-3)
+        assert r.y67 == pytest.approx((lm_src[67, 1] - 5) * 0.8, abs=1e-3)
+    assert f"skipped {n_images // 4:6d}  no face found" in capsys.readouterr().out
 
 
 def test_bad_arguments_and_empty_sources(tmp_path, capsys):
@@ -485,6 +514,24 @@ def test_interrupted_run_keeps_finished_rows_and_resumes(tmp_path, monkeypatch):
     part = read_manifest(out)
     assert 1 <= len(part) < 16 and all((out / f).is_file() for f in part.file)
     assert no_temp_files(out)
+    stale = put(out / "KA" / ".KA.AN1.1.png.x1y2.tmp", b"half")       # as a SIGKILL mid-write leaves it
     monkeypatch.setattr(prepare_core, "decode_image", orig)
     assert run_cli("jaffe", "--src", src, "--out", out) == 0
-    assert len(read_manifest(out)) == 16
+    assert len(read_manifest(out)) == 16 and not stale.exists()
+
+
+def test_combine_prepared_sets_seed004(tmp_path, capsys):
+    ck, ja, out = tmp_path / "ck", tmp_path / "ja", tmp_path / "all"
+    assert run_cli("ckplus", "--src", make_ckplus(tmp_path / "s1", n_frames=3), "--out", ck, "--sets", "training") == 0
+    assert run_cli("jaffe", "--src", make_jaffe(tmp_path / "s2"), "--out", ja) == 0
+    n_ck, n_ja = len(read_manifest(ck / "training")), len(read_manifest(ja))
+    assert run_cli("combine", ck / "training", ja, "--out", out) == 0
+    df = read_manifest(out)
+    assert len(df) == n_ck + n_ja and set(df.dataset) == {"ckplus", "jaffe"}
+    assert {"ckplus:S005", "jaffe:KA"} <= set(df.subject)
+    assert all((out / f).is_file() for f in df.file)
+    assert len(FaceFolder(out)) == len(df)
+    assert run_cli("combine", ck / "training", ja, "--out", out) == 0          # re-run: same result
+    assert read_manifest(out).equals(df)
+    assert run_cli("combine", tmp_path / "s2", "--out", tmp_path / "x") == 2    # not a prepared folder
+    assert "not a prepared folder" in capsys.readouterr().err
