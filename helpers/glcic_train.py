@@ -423,6 +423,8 @@ def main(argv=None) -> None:
     b.add_argument("--repeats", type=int, default=3)
     b.add_argument("--reference", default=None, help="checkout of otenim/GLCIC-PyTorch for a side-by-side run")
     b.add_argument("--json", default=None, help="write the results here")
+    b.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    b.add_argument("--iters", type=int, default=None, help="steps per timing (default per profile)")
     e = sub.add_parser("eval", help="metrics of a release on the fixed test sets")
     e.add_argument("name")
     a = p.parse_args(argv)
@@ -445,7 +447,8 @@ def main(argv=None) -> None:
     elif a.cmd == "bench":
         from helpers.glcic_bench import bench, print_report
 
-        res = bench(profiles=a.profiles, repeats=a.repeats, reference=a.reference)
+        res = bench(profiles=a.profiles, repeats=a.repeats, reference=a.reference, threads=a.threads,
+                    iters=a.iters)
         print_report(res)
         if a.json:
             Path(a.json).write_text(json.dumps(res, indent=2))

@@ -103,7 +103,7 @@ def test_lips_and_lids_never_cross():
 
 
 def test_pose_rotates_the_face_the_documented_way():
-    f = landmarks(5, None if False else np.zeros(17), (0, 0, 0), 256)
+    f = landmarks(5, np.zeros(17), (0, 0, 0), 256)
     right = landmarks(5, np.zeros(17), (20, 0, 0), 256)
     up = landmarks(5, np.zeros(17), (0, 15, 0), 256)
     cw = landmarks(5, np.zeros(17), (0, 0, 15), 256)
