@@ -299,8 +299,11 @@ def pyfeat_detector(device: str = "cpu"):
 
 def pyfeat_aus(detector, paths: list[Path]) -> dict[int, np.ndarray | None]:
     """index -> (17,) AU values from py-feat (occurrence probabilities 0..1; AU45 <- AU43)."""
-    fn = getattr(detector, "detect_image", None) or getattr(detector, "detect")
-    fex = fn([str(p) for p in paths])
+    files = [str(p) for p in paths]
+    if hasattr(detector, "detect_image"):      # py-feat <= 0.6
+        fex = detector.detect_image(files)
+    else:                                      # py-feat >= 0.7: one entry point for images and videos
+        fex = detector.detect(files, data_type="image")
     fex = pd.DataFrame(fex)
     res: dict[int, np.ndarray | None] = {k: None for k in range(len(paths))}
     key = "input" if "input" in fex.columns else None
@@ -339,6 +342,10 @@ def label_aus(root, backend: str = "openface", openface_bin=None, overwrite: boo
         "py-feat (occurrence probability 0..1; AU45 from AU43)"
     if "au_backend" not in df.columns:
         df["au_backend"] = pd.Series([None] * len(df), dtype=object)
+    others = {str(v) for v in df["au_backend"].dropna()} - {tag}
+    if others and not overwrite and todo:
+        raise ValueError(f"{root}: some AUs come from another backend ({sorted(others)[0]}); py-feat's 0..1 "
+                         "probabilities and OpenFace's 0..5 intensities must not be mixed: use --overwrite")
     au_idx = [df.columns.get_loc(c) for c in AU_COLUMNS]
     bar = tqdm(total=len(todo), desc=f"AUs ({backend})", disable=not progress)
     try:

@@ -87,7 +87,7 @@ class Config:
     @classmethod
     def quick(cls, **kw) -> "Config":
         """32 px, small nets, 300 steps: a minute or so on a laptop CPU (what nbval runs)."""
-        base = dict(image_size=32, ngf=32, ndf=32, batch_size=32, steps=300, n_train=512,
+        base = dict(image_size=32, ngf=32, ndf=16, batch_size=32, steps=300, n_train=512,
                     log_every=5, save_every=100, profile="quick")
         return cls(**{**base, **kw})
 

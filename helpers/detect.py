@@ -22,7 +22,9 @@ INSTALL_HINT = ("dlib face models are not installed. Install the optional extra:
 
 #: dlib's recommended threshold on the Euclidean distance of two 128-d embeddings: below it the
 #: two faces are "the same person" (99.38% on LFW according to dlib's documentation of
-#: dlib_face_recognition_resnet_model_v1).
+#: dlib_face_recognition_resnet_model_v1). It is a 1:1 verification threshold: searching one face
+#: against hundreds (de-duplication) merges different people, children above all (see
+#: ``data_scripts.filter_faces`` for measurements).
 SAME_PERSON_DISTANCE = 0.6
 
 #: Minimum HOG detector score (the SVM margin returned by ``detector.run``) accepted by default:
@@ -143,6 +145,10 @@ def landmarks68(image, box=None, upsample: int = 1, min_score: float = DEFAULT_M
     """68 iBUG landmarks (float32 (68, 2), x then y) of the face in ``box``.
 
     Without a box the most confident detection is used; raises :class:`NoFaceError` if none.
+    Accuracy measured on 1,207 300-W faces (AFW + Helen train, boxes from the detector, 96% found):
+    NME 3.27% mean / 2.88% median of the outer-eye-corner distance (AFW 4.20%, Helen 2.93%), 1.5%
+    of the found faces above 8%. These images belong to the training set of dlib's predictor (iBUG
+    300-W), so expect worse on new data.
     """
     img = check_image(image)
     if box is None:

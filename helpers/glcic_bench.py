@@ -30,7 +30,7 @@ from helpers import glcic as G
 
 FULL_BENCH_BATCH = 2
 # the side-by-side comparison: the reference's fixed (paper) widths at a CPU-sized image
-COMPARE = dict(size=128, local_size=64, width=1.0, batch=4)
+COMPARE = dict(size=128, local_size=64, width=1.0, batch=8)
 
 
 def matmul_rate(n: int = 2048, repeats: int = 5) -> dict:
@@ -180,7 +180,8 @@ def bench(profiles=("quick", "demo", "full"), repeats: int = 3, reference: str |
         res["profiles"][p] = r
     cmp_cfg = G.Config.quick(**COMPARE)
     ours = our_steps(cmp_cfg)
-    theirs = reference_steps(reference, **COMPARE) if reference else {}
+    theirs = (reference_steps(reference, COMPARE["size"], COMPARE["local_size"], COMPARE["batch"])
+              if reference else {})
     for fn in list(ours.values()) + list(theirs.values()):
         fn()
     flops = {("ours", k): count_flops(f) for k, f in ours.items()}

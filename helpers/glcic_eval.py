@@ -24,7 +24,6 @@ training. The unmasked face is exact ground truth, also for the face-mask holes:
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping
@@ -416,8 +415,8 @@ def claims_table(table: pd.DataFrame, survey_summary: dict | None = None, curves
 
 # ----------------------------------------------------------------------------- recorded demo curve
 #: Feature-matching curve of the two demo-profile models (64 px SynthFaces), recorded with
-#: ``python -m helpers.glcic_eval curve --profile demo --every 400 --n 50`` (one thread): each model
-#: trained in 6 sessions of 400 steps (the seed: 6 Colab sessions of 80,000 iterations) and measured
+#: ``python -m helpers.glcic_eval curve --profile demo --every 200 --n 50`` (one thread): each model
+#: trained in sessions of 200 steps (the seed: 6 Colab sessions of 80,000 iterations) and measured
 #: after each session on the first 50 mouth-hole test images. Keys: model -> column -> values.
 DEMO_CURVE: dict = {}
 
@@ -438,7 +437,7 @@ def main(argv=None) -> None:
     sub = p.add_subparsers(dest="cmd", required=True)
     c = sub.add_parser("curve", help="train both models in sessions and measure after each")
     c.add_argument("--profile", default=None)
-    c.add_argument("--every", type=int, default=400)
+    c.add_argument("--every", type=int, default=200)
     c.add_argument("--n", type=int, default=50)
     c.add_argument("--threads", type=int, default=1)
     c.add_argument("--json", default=None, help="write the curves here")

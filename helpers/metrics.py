@@ -98,8 +98,7 @@ def hole_psnr(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> t
     applied to the hole pixels only (torchmetrics has no masked variant).
     """
     mse = hole_mse(pred, target, mask)
-    with np.errstate(divide="ignore"):
-        return torch.where(mse > 0, 10.0 * torch.log10(1.0 / mse.clamp_min(1e-30)), torch.full_like(mse, math.inf))
+    return torch.where(mse > 0, 10.0 * torch.log10(1.0 / mse.clamp_min(1e-30)), torch.full_like(mse, math.inf))
 
 
 def hole_ssim(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

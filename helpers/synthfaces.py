@@ -79,7 +79,18 @@ and shift +-3 % (clamped so all 68 landmarks stay inside the image); gaze, light
 ambient light, colour tint, clothes and background (4 styles) random; a face mask with
 probability ``mask_prob`` (style uniform, 5-7 colours, cloth masks plain/striped/dotted).
 
-Speed: ``python -m helpers.synthfaces bench --size 128 --n 500`` (one thread).
+Pixels: shapes are filled with OpenCV anti-aliasing at 1/16 px precision; sizes below 64 px are
+drawn at >= 64 px and area-averaged down (landmarks follow the pixel-centre convention, the mask
+map marks every pixel the face mask touches, so ``image == unmasked`` wherever ``mask == 0``).
+
+Check against a real detector: dlib's iBUG 68-point predictor finds 30/30 neutral frontal
+SynthFaces at 256 px and lands at NME 0.041 (mean error / outer-eye-corner distance) from the
+ground truth (eyes 0.021, mouth 0.032, jaw 0.065); it also sees AU25+26 open the mouth and AU12
+widen it (tests/test_synthfaces.py).
+
+Speed: ``python -m helpers.synthfaces bench --size 128 --n 500`` (one thread) prints faces per
+second of wall clock and of CPU time; about 200-330 faces/CPU-s at 128 px (half of them masked) on
+the shared 2-core development machine, more on an idle core.
 """
 from __future__ import annotations
 
@@ -115,7 +126,7 @@ EXPRESSION_NAMES = tuple(EXPRESSIONS)
 SMILE_THRESHOLD = 1.0
 MASK_STYLES = ("surgical", "cloth")
 SIZE_RANGE = (16, 1024)
-GALLERY_IDS = (2, 3, 5, 10, 21, 39)  # a varied set of people for figures
+GALLERY_IDS = (3, 16, 19, 23, 4, 6)  # a varied set of people for figures
 
 
 def expression_aus(expression, intensity: float = 1.0) -> np.ndarray:
@@ -382,19 +393,32 @@ def au_sweep(identity: int = 0, au: int = 12, steps=(0.0, 0.4, 0.8, 1.2, 1.6, 2.
 
 
 def bench(size: int = 128, n: int = 500, mask_prob: float = 0.5, seed: int = 0) -> dict:
-    """Faces per second of ``SynthFaces.sample`` on ONE thread (wall clock and CPU time)."""
-    import cv2
+    """Faces per second of ``SynthFaces.sample`` on ONE thread.
 
+    Returns wall-clock and CPU-time rates, and the best CPU-time rate over batches of 50 faces
+    (closest to an idle core when the machine is shared).
+    """
+    old = cv2.getNumThreads(), torch.get_num_threads()
     cv2.setNumThreads(1)
     torch.set_num_threads(1)
-    faces = SynthFaces(seed=seed, size=size, mask_prob=mask_prob)
-    for i in range(10):
-        faces.sample(i)  # warm-up (imports, caches)
-    w0, c0 = time.perf_counter(), time.process_time()
-    for i in range(n):
-        faces.sample(10 + i)
-    w, c = time.perf_counter() - w0, time.process_time() - c0
-    return dict(size=size, n=n, mask_prob=mask_prob, faces_per_s=n / w, faces_per_cpu_s=n / max(c, 1e-9))
+    try:
+        faces = SynthFaces(seed=seed, size=size, mask_prob=mask_prob)
+        for i in range(10):
+            faces.sample(i)  # warm-up (imports, caches)
+        w0, c0 = time.perf_counter(), time.process_time()
+        batches, b0 = [], c0
+        for i in range(n):
+            faces.sample(10 + i)
+            if (i + 1) % 50 == 0:
+                t = time.process_time()
+                batches.append(50 / max(t - b0, 1e-9))
+                b0 = t
+        w, c = time.perf_counter() - w0, time.process_time() - c0
+    finally:  # leave the caller's thread settings as they were
+        cv2.setNumThreads(old[0])
+        torch.set_num_threads(old[1])
+    return dict(size=size, n=n, mask_prob=mask_prob, faces_per_s=n / w, faces_per_cpu_s=n / max(c, 1e-9),
+                best_batch_faces_per_cpu_s=max(batches, default=n / max(c, 1e-9)))
 
 
 def _atomic_savefig(fig, path):
@@ -427,27 +451,30 @@ def gallery_images(size: int = 128, identities=GALLERY_IDS, intensity: float = 1
 
 
 def gallery(path, size: int = 128, identities=GALLERY_IDS, seed: int = 0) -> Path:
-    """Save the README gallery: identities x (8 expressions, 2 posed, 2 masked)."""
+    """Save the README gallery: identities x (8 expressions, 2 posed, 2 masked), pixels 1:1."""
     from matplotlib.figure import Figure  # no pyplot: leaves a notebook's backend alone
 
     g = gallery_images(size, identities, seed=seed)
-    nr, nc = g.shape[:2]
-    titles = list(EXPRESSION_NAMES) + ["posed", "posed", "surgical mask", "cloth mask"]
-    fig = Figure(figsize=(nc * 1.25, nr * 1.25 + 0.5))
-    axes = fig.subplots(nr, nc)
+    nr, nc, pad = g.shape[0], g.shape[1], 2
+    mosaic = np.full((nr * (size + pad) - pad, nc * (size + pad) - pad, 3), 255, np.uint8)
     for i in range(nr):
         for j in range(nc):
-            ax = axes[i, j]
-            ax.imshow(g[i, j], interpolation="lanczos" if size > 128 else "antialiased")
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if i == 0:
-                ax.set_title(titles[j], fontsize=8)
-            if j == 0:
-                ax.set_ylabel(f"person {identities[i]}", fontsize=8)
-    fig.suptitle("SynthFaces: people x expressions (seed 003 Table 2.2, intensity 1.5), head pose, face masks",
-                 fontsize=9)
-    fig.tight_layout(pad=0.3, rect=(0, 0, 1, 0.965))
+            mosaic[i * (size + pad):i * (size + pad) + size, j * (size + pad):j * (size + pad) + size] = g[i, j]
+    titles = list(EXPRESSION_NAMES) + ["posed", "posed", "surgical mask", "cloth mask"]
+    dpi, left, top, bottom = 100, 70, 46, 4  # margins in pixels
+    h, w = mosaic.shape[:2]
+    W, H = w + left + 4, h + top + bottom
+    fig = Figure(figsize=(W / dpi, H / dpi), dpi=dpi)
+    ax = fig.add_axes((left / W, bottom / H, w / W, h / H))
+    ax.imshow(mosaic, interpolation="nearest")
+    ax.set_xticks([(j + 0.5) * (size + pad) for j in range(nc)], titles, fontsize=8)
+    ax.set_yticks([(i + 0.5) * (size + pad) for i in range(nr)], [f"person {k}" for k in identities], fontsize=8)
+    ax.xaxis.tick_top()
+    ax.tick_params(length=0)
+    for sp in ax.spines.values():
+        sp.set_visible(False)
+    fig.text(0.5, 1 - 8 / H, "SynthFaces: people x expressions (seed 003 Table 2.2, intensity 1.5), "
+             "head pose, face masks", ha="center", va="top", fontsize=9)
     _atomic_savefig(fig, path)
     return Path(path)
 
@@ -473,7 +500,8 @@ def main(argv=None) -> None:
     if args.cmd == "bench":
         r = bench(args.size, args.n, args.mask_prob)
         print(f"SynthFaces {r['size']}px, mask_prob {r['mask_prob']}, one thread: "
-              f"{r['faces_per_s']:.0f} faces/s (wall), {r['faces_per_cpu_s']:.0f} faces/CPU-s")
+              f"{r['faces_per_s']:.0f} faces/s (wall), {r['faces_per_cpu_s']:.0f} faces/CPU-s, "
+              f"best batch of 50: {r['best_batch_faces_per_cpu_s']:.0f} faces/CPU-s")
     elif args.cmd == "gallery":
         print(gallery(args.out, args.size))
     else:

@@ -72,7 +72,25 @@ class Identity:
 
 
 def _col(c):
-    return tuple(float(v) for v in np.clip(c, 0, 255))
+    return tuple(np.clip(np.asarray(c, float), 0, 255).tolist())
+
+
+# continuous identity parameters: name -> (low, high), drawn uniformly
+_RANGES = dict(
+    W=(0.9, 1.05), taper=(0.0, 0.15), jaw_p=(0.5, 0.9), chin_y=(1.36, 1.52), ear_y=(0.02, 0.12),
+    skull_top=(-1.3, -1.15), hair_y=(-0.95, -0.72), temple_y=(-0.5, -0.3),
+    ex=(0.39, 0.45), ew=(0.155, 0.19), eh=(0.07, 0.095), eh_lo=(0.045, 0.06), tilt=(-0.015, 0.03),
+    eye_y=(-0.03, 0.03), brow_y=(-0.3, -0.22), brow_arch=(0.02, 0.06), brow_th=(0.025, 0.05),
+    brow_in=(0.09, 0.14), brow_out=(0.03, 0.08), nose_y=(0.5, 0.6), nose_w=(0.14, 0.2),
+    nose_z=(0.8, 1.2), mouth_w=(0.3, 0.38), lip_up=(0.05, 0.08), lip_lo=(0.065, 0.1),
+    ear=(0.85, 1.15), hair_volume=(0.04, 0.2), part=(-0.4, 0.4), age=(0.0, 1.0),
+)
+_LO = np.array([v[0] for v in _RANGES.values()])
+_HI = np.array([v[1] for v in _RANGES.values()])
+_CUM = {k: np.cumsum(p) / np.sum(p) for k, p in dict(
+    skin=np.ones(len(SKIN_TONES)), hair=HAIR_P, iris=IRIS_P, style=[0.3, 0.18, 0.2, 0.1, 0.1, 0.05, 0.07],
+    beard=[0.72, 0.1, 0.08, 0.05, 0.05], glasses=[0.8, 0.1, 0.1], gcol=np.ones(4)).items()}
+_BEARDS = ("none", "stubble", "full", "moustache", "goatee")
 
 
 @lru_cache(maxsize=65536)
@@ -84,37 +102,25 @@ def identity_params(identity: int, identity_seed: int = 0) -> Identity:
     if not isinstance(identity, (int, np.integer)) or identity < 0:
         raise ValueError(f"identity must be an int >= 0, got {identity!r}")
     r = np.random.default_rng((int(identity_seed), 0x5F3A, int(identity)))
-    u = r.uniform
-    W = u(0.9, 1.05)
-    chin_y = u(1.36, 1.52)
-    nose_y = u(0.5, 0.6)
-    mouth_y = nose_y + 0.14 + (chin_y - nose_y - 0.14) * u(0.3, 0.4)
-    skin = SKIN_TONES[r.integers(len(SKIN_TONES))] * u(0.93, 1.05) + r.normal(0, 4, 3)
-    lip_col = np.array(skin) * [0.82, 0.55, 0.55] + [30, 0, 5] + r.normal(0, 6, 3)
-    hair_col = HAIR_COLOURS[r.choice(len(HAIR_COLOURS), p=HAIR_P)] * u(0.85, 1.15)
-    iris = IRIS_COLOURS[r.choice(len(IRIS_COLOURS), p=IRIS_P)] * u(0.8, 1.2)
-    brow = hair_col * 0.6 + np.array(skin) * 0.1
-    style = HAIR_STYLES[r.choice(len(HAIR_STYLES), p=[0.3, 0.18, 0.2, 0.1, 0.1, 0.05, 0.07])]
-    beard = ("none", "stubble", "full", "moustache", "goatee")[
-        r.choice(5, p=[0.72, 0.1, 0.08, 0.05, 0.05])]
-    if style in ("long", "bun") and r.uniform() < 0.8:
+    q = dict(zip(_RANGES, (_LO + (_HI - _LO) * r.random(len(_LO))).tolist()))
+    c = dict(zip(_CUM, r.random(len(_CUM)).tolist()))
+    pick = {k: int(np.searchsorted(_CUM[k], c[k], side="right")) for k in _CUM}
+    f = r.random(5)  # mouth position, colour scales, beard veto
+    g = r.normal(0, 1, 6)
+    q["mouth_y"] = q["nose_y"] + 0.14 + (q["chin_y"] - q["nose_y"] - 0.14) * (0.3 + 0.1 * float(f[0]))
+    skin = SKIN_TONES[pick["skin"]] * (0.93 + 0.12 * f[1]) + 4 * g[:3]
+    lip_col = skin * [0.82, 0.55, 0.55] + [30, 0, 5] + 6 * g[3:]
+    hair_col = HAIR_COLOURS[pick["hair"]] * (0.85 + 0.3 * f[2])
+    iris = IRIS_COLOURS[pick["iris"]] * (0.8 + 0.4 * f[3])
+    style = HAIR_STYLES[pick["style"]]
+    beard = _BEARDS[pick["beard"]]
+    if style in ("long", "bun") and f[4] < 0.8:
         beard = "none"
-    glasses = ("none", "round", "rect")[r.choice(3, p=[0.8, 0.1, 0.1])]
-    gcol = (r.choice([20, 60, 120, 180]),) * 3
     return Identity(
-        id=int(identity), W=W, taper=u(0.0, 0.15), jaw_p=u(0.5, 0.9), chin_y=chin_y,
-        ear_y=u(0.02, 0.12), skull_top=u(-1.3, -1.15), hair_y=u(-0.95, -0.72),
-        temple_y=u(-0.5, -0.3),
-        ex=u(0.39, 0.45), ew=u(0.155, 0.19), eh=u(0.07, 0.095), eh_lo=u(0.045, 0.06),
-        tilt=u(-0.015, 0.03), eye_y=u(-0.03, 0.03),
-        brow_y=u(-0.3, -0.22), brow_arch=u(0.02, 0.06), brow_th=u(0.025, 0.05),
-        brow_in=u(0.09, 0.14), brow_out=u(0.03, 0.08),
-        nose_y=nose_y, nose_w=u(0.14, 0.2), nose_z=u(0.8, 1.2),
-        mouth_y=mouth_y, mouth_w=u(0.3, 0.38), lip_up=u(0.05, 0.08), lip_lo=u(0.065, 0.1),
-        ear=u(0.85, 1.15),
-        skin=_col(skin), lip_col=_col(lip_col), hair_col=_col(hair_col), iris_col=_col(iris),
-        brow_col=_col(brow), hair_style=style, hair_volume=u(0.04, 0.2), part=u(-0.4, 0.4),
-        beard=beard, glasses=glasses, glasses_col=_col(gcol), age=u(0.0, 1.0),
+        id=int(identity), **q, skin=_col(skin), lip_col=_col(lip_col), hair_col=_col(hair_col),
+        iris_col=_col(iris), brow_col=_col(hair_col * 0.6 + skin * 0.1), hair_style=style,
+        beard=beard, glasses=("none", "round", "rect")[pick["glasses"]],
+        glasses_col=_col((float((20, 60, 120, 180)[pick["gcol"]]),) * 3),
     )
 
 

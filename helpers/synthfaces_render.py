@@ -96,11 +96,12 @@ def sample_scene(rng: np.random.Generator) -> dict:
 
 
 def background(scene, size):
-    """Smooth random backgrounds: vertical/diagonal gradients, colour fields, soft blobs."""
+    """Smooth random backgrounds: vertical gradients, colour fields, noisy fields, soft blobs."""
     st, cols = scene["bg_style"], np.array(scene["bg"], np.float32)
     if st == 0:
         t = np.linspace(0, 1, size, dtype=np.float32)[:, None, None]
-        return np.broadcast_to(cols[0] * (1 - t) + cols[1] * t, (size, size, 3)).astype(np.uint8)
+        column = (cols[0] * (1 - t) + cols[1] * t + 0.5).astype(np.uint8)
+        return np.ascontiguousarray(np.broadcast_to(column, (size, size, 3)))
     r = np.random.default_rng(scene["bg_seed"])
     if st == 1:
         small = cols[r.integers(0, 6, (3, 3))]
@@ -112,14 +113,25 @@ def background(scene, size):
             cv2.circle(small, tuple(int(v) for v in r.integers(0, 16, 2)), int(r.integers(1, 4)),
                        tuple(float(v) for v in cols[r.integers(6)]), -1)
         small = cv2.GaussianBlur(small, (5, 5), 1.5)
-    return np.clip(cv2.resize(small, (size, size), interpolation=cv2.INTER_CUBIC), 0, 255).astype(np.uint8)
+    small = np.clip(small + 0.5, 0, 255).astype(np.uint8)
+    return cv2.resize(small, (size, size), interpolation=cv2.INTER_CUBIC)
 
 
-def shading(size, centre, axes, roll, yaw, scene):
-    """Lambert shading of an ellipsoid head (computed at 1/4 resolution, then upsampled)."""
+@lru_cache(maxsize=16)
+def _shade_grid(size):
     n = max(16, size // 4)
     g = (np.arange(n, dtype=np.float32) + 0.5) * (size / n) - 0.5
-    X, Y = np.meshgrid(g - centre[0], g - centre[1])
+    return np.meshgrid(g, g)
+
+
+def shading(size, centre, axes, roll, yaw, scene, bumps=()):
+    """Lambert shading of an ellipsoid head (computed at 1/4 resolution, then upsampled).
+
+    ``bumps``: (x, y, sigma, amplitude) soft Gaussian highlights (> 0) or shadows (< 0) in pixels,
+    e.g. the cheeks that AU6 raises.
+    """
+    gx, gy = _shade_grid(size)
+    X, Y = gx - np.float32(centre[0]), gy - np.float32(centre[1])
     cr, sr = np.cos(np.deg2rad(roll)), np.sin(np.deg2rad(roll))
     qx, qy = (cr * X + sr * Y) / axes[0], (-sr * X + cr * Y) / axes[1]
     r2 = qx * qx + qy * qy
@@ -130,6 +142,8 @@ def shading(size, centre, axes, roll, yaw, scene):
     L, amb = scene["light"], scene["ambient"]
     lam = np.maximum(0.0, nx * L[0] + ny * L[1] + nz * L[2])
     sh = (amb + (1 - amb) * lam) / (amb + (1 - amb) * L[2])
+    for bx, by, sig, amp in bumps:
+        sh = sh + amp * np.exp(-((gx - bx) ** 2 + (gy - by) ** 2) / (2 * sig * sig))
     return cv2.resize(np.minimum(sh, 1.15).astype(np.float32), (size, size), interpolation=cv2.INTER_LINEAR)
 
 
@@ -246,7 +260,7 @@ def _mouth(img, lm, ident, F, a):
         th = 0.05 * F.unit
 
         def draw(roi, off):
-            fill(roi, inner - off, (70, 22, 30))
+            fill(roi, inner - off, (42, 12, 18))
             ellipse(roi, (lm[66] - off) + F.U * 0.01, (0.12 * F.unit, 0.05 * F.unit),
                     np.degrees(np.arctan2(F.R[1], F.R[0])), (170, 80, 90))
             fill(roi, np.concatenate([up_i, up_i[::-1] - F.U * (th / F.unit)]) - off, (238, 236, 226))
@@ -426,7 +440,11 @@ def draw_face(P2, ident: Identity, aus: dict, scene: dict, size: int, unit: floa
 
     # lighting on the figure only
     centre = (P2[27] + P2[8]) / 2 - F.U * 0.2
-    sh = shading(size, centre, (1.15 * unit, 1.55 * unit), pose[2], pose[0], scene)
+    cheek = 0.03 + 0.045 * aus[6] + 0.02 * aus[12]  # AU6/AU12 raise rounder, lit cheeks
+    bumps = [(c[0], c[1], 0.17 * unit, cheek) for c in P2[EXTRA["cheek"]]]
+    bumps.append((*(lm[33] + F.U * -0.05), 0.07 * unit, -0.08))  # soft shadow under the nose
+    bumps.append((*(lm[57] + F.U * -0.07), 0.08 * unit, -0.06))  # and under the lower lip
+    sh = shading(size, centre, (1.15 * unit, 1.55 * unit), pose[2], pose[0], scene, bumps)
     a = fig.astype(np.float32)
     a *= (1.0 / 255.0)
     k = (sh - 1.0) * a + 1.0
@@ -514,10 +532,11 @@ def draw_face_mask(image, landmarks, style, colour_index, pattern, shade):
                 a_, b_ = tl * (1 - t) + bl * t - R * 0.1, tr * (1 - t) + br * t + R * 0.1
                 line(layer, [a_ - off, b_ - off], mix(col, (235, 235, 235), 0.5), th)
         elif pattern == 2:
+            dot = mix(col, (240, 220, 120), 0.7)
             for i in range(-3, 4):
-                for j in range(0, 6):
-                    p = lm[29] + R * 0.14 * i + (j % 2) * R * 0.07 - U * 0.12 * j
-                    ellipse(layer, p - off, (0.02 * d * 1.0, 0.02 * d), 0, mix(col, (240, 220, 120), 0.7))
+                for j in range(0, 6, 2):
+                    p = lm[29] + R * 0.14 * i + (j % 4) * R * 0.035 - U * 0.12 * j
+                    ellipse(layer, p - off, (0.022 * d, 0.022 * d), 0, dot)
     loopcol = scale(col, 0.85)
     for l_ in loops:
         line(layer, l_ - off, loopcol, th)

@@ -194,6 +194,7 @@ class ToyConfig:
     betas: tuple = (0.5, 0.999)
     loss: str = "nonsaturating"
     r1: float = 0.5             # R1 penalty weight (gamma/2 * E|grad_x D(x)|^2 on real); 0 = vanilla
+    r1_every: int = 4           # lazy R1 (StyleGAN2): apply it every k-th D step with weight k * r1
     seed: int = 0
     snapshot_every: int = 100
     grid_res: int = 64          # resolution of the D(x) surface in snapshots
@@ -275,11 +276,12 @@ def train_toy(config: ToyConfig | None = None, progress: bool = True, **override
         z = torch.randn(cfg.batch, cfg.z_dim, generator=gen)
         fake = G(z)
         # (1) discriminator step: push D(x) -> 1 on real, D(G(z)) -> 0 on fake
-        real.requires_grad_(cfg.r1 > 0)
+        lazy = cfg.r1 > 0 and step % cfg.r1_every == 0
+        real.requires_grad_(lazy)
         real_logits, fake_logits = D(real), D(fake.detach())
         ld = d_loss(real_logits, fake_logits)
-        if cfg.r1 > 0:
-            ld = ld + r1_penalty(real_logits, real, cfg.r1)
+        if lazy:
+            ld = ld + r1_penalty(real_logits, real, cfg.r1 * cfg.r1_every)
         opt_d.zero_grad(set_to_none=True)
         ld.backward()
         opt_d.step()

@@ -163,3 +163,17 @@ def test_synthfaces_mask_is_seen_as_occlusion():
         assert ok_clean, why
         flagged += not D.mouth_visible(s["image"], s["landmarks"])[0]
     assert flagged >= 5, f"only {flagged}/6 masked SynthFaces were flagged"
+
+
+@pytest.mark.parametrize("scale", [1.5, 0.6, 0.2])
+def test_warp_moves_pixels_where_apply_affine_moves_points(scale):
+    """Also covers the anti-aliasing pre-shrink used for strong down-scaling."""
+    img = np.zeros((400, 400, 3), np.uint8)
+    cv2.circle(img, (250, 130), 12, (255, 255, 255), -1)
+    size = int(400 * scale)
+    M = cv2.getRotationMatrix2D((200, 200), 25, scale)   # image centre stays at (200, 200) ...
+    M[:, 2] += (size / 2 - 200 + 3, size / 2 - 200 - 2)   # ... then moves near the output centre
+    out = D.warp(img, M, size, border="constant").astype(np.float64).sum(-1)
+    ys, xs = np.mgrid[:size, :size]
+    centre = np.array([(xs * out).sum(), (ys * out).sum()]) / out.sum()
+    np.testing.assert_allclose(centre, D.apply_affine(M, [[250, 130]])[0], atol=0.2)

@@ -76,6 +76,8 @@ def test_filter_rerun_skips_finished_work(raw, filtered, monkeypatch):
     s = F.filter_faces(raw, out, upsample=0, progress=False)
     assert s.kept == 1 and sum(s.skipped.values()) == 6
     assert (out / "manifest.csv").read_bytes() == before
+    with pytest.raises(ValueError, match="other settings"):          # decisions would be stale
+        F.filter_faces(raw, out, upsample=0, min_face=64, progress=False)
 
 
 def test_filter_interrupted_leaves_nothing_half_written(raw, tmp_path, monkeypatch):
@@ -218,3 +220,17 @@ def test_crop_carries_labels_including_missing_ones(tmp_path):
     df = read_manifest(tmp_path / "out").set_index("file")
     assert df.loc["a.png", "smiling"] == 1 and df.loc["a.png", "subject"] == "7"
     assert pd.isna(df.loc["b.png", "smiling"]) and df.loc["b.png", "source"] == "b.png"
+
+
+def test_filter_on_exported_synthfaces_keeps_true_landmarks_close(tmp_path):
+    sf = pytest.importorskip("helpers.synthfaces", reason="helpers.synthfaces not written yet")
+    if not hasattr(sf, "export"):
+        pytest.skip("helpers.synthfaces.export not written yet")
+    src = sf.export(tmp_path / "synth", n=6, seed=0, size=256, progress=False)
+    truth = read_manifest(src).set_index("file")
+    s = F.filter_faces(src, tmp_path / "f", min_face=100, upsample=0, same_person=None, progress=False)
+    assert s.kept >= 4, s.report()
+    df = read_manifest(tmp_path / "f")
+    for i, source in enumerate(df["source"]):
+        gt = truth.loc[source, landmark_columns()].to_numpy(np.float32).reshape(68, 2)
+        assert D.nme(_lm(df, i), gt) < 0.1     # dlib's points agree with the exact SynthFaces ones

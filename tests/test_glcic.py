@@ -1,6 +1,8 @@
 """GLCIC: shapes, exact known pixels, phase schedule, bit-identical resume, input errors."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -136,3 +138,17 @@ def test_profiles():
         (256, 128, 96, 90_000, 10_000, 480_000, 4e-4, "adadelta")
     assert d.size == 64 and q.size <= 64
     assert G.for_profile("demo", holes="mouth").holes == "mouth"
+
+
+@pytest.mark.parametrize("name", ["glcic_mouth64", "glcic_random64"])
+def test_demo_release_reproduces_its_manifest(name):
+    from helpers.glcic_train import evaluate
+
+    C = G.load_release(name)                       # verifies the sha256
+    man = C.manifest
+    assert man["command"].startswith("python -m helpers.glcic train --profile demo")
+    assert (Path(__file__).parent.parent / "checkpoints" / man["file"]).stat().st_size < 10e6
+    got = evaluate(C, C.config, 64)
+    for k in ("mouth_psnr", "mouth_l1", "random_psnr", "random_l1"):
+        assert got[k] == pytest.approx(man["metrics"][k], rel=1e-3, abs=1e-4), k
+    assert got["mouth_psnr"] > man["metrics"]["meanfill_mouth_psnr"] + 3   # far better than mean fill

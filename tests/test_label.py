@@ -212,3 +212,12 @@ def test_celeba_join(tmp_path):
     with pytest.raises(ValueError, match="cannot read CelebA"):
         L.label_celeba(root, attr=bad)
     assert L.main(["celeba", str(root), "--attr", str(tmp_path / "missing.txt")]) == 2
+
+
+def test_au_backends_are_not_mixed(tmp_path):
+    root = tmp_path / "faces"
+    with FaceWriter(root) as w:
+        w.add(np.zeros((8, 8, 3), np.uint8), file="a.png", aus=np.ones(17), au_backend="py-feat (probability)")
+        w.add(np.zeros((8, 8, 3), np.uint8), file="b.png")
+    with pytest.raises(ValueError, match="must not be mixed"):
+        L.label_aus(root, "openface", openface_bin=_fake_openface(tmp_path, "FaceLandmarkImg"), progress=False)

@@ -1,6 +1,4 @@
 """helpers.metrics: hole-restricted PSNR/SSIM/L1 and the seed's feature-matching distance."""
-import math
-
 import numpy as np
 import pytest
 import torch

@@ -176,21 +176,19 @@ def test_ground_truth_is_consistent(size):
 
 
 def test_pixels_follow_the_landmarks():
-    """The drawing agrees with the ground truth: open mouth is dark/teeth, closed eye is lid."""
-    open_ = sf.render(2, {25: 2.0, 26: 2.0}, size=128, seed=0)
-    closed = sf.render(2, None, size=128, seed=0)
-    lm = open_["landmarks"]
-    c = np.round((lm[62] + lm[66]) / 2).astype(int)
-    skin = np.array(identity_params(2).skin)
-    inside = open_["image"][c[1], c[0]].astype(float)
-    assert np.abs(inside - skin).sum() > 60
-    c2 = np.round((closed["landmarks"][62] + closed["landmarks"][66]) / 2).astype(int)
-    assert np.abs(closed["image"][c2[1], c2[0]].astype(float) - inside).sum() > 60
-    # eye centre: iris/sclera when open, skin-coloured lid when closed
-    e_open = sf.render(2, None, size=128, seed=0, gaze=(0, 0))
-    e_shut = sf.render(2, {45: 2.0}, size=128, seed=0, gaze=(0, 0))
-    p = np.round(e_open["landmarks"][36:42].mean(0)).astype(int)
-    assert np.abs(e_open["image"][p[1], p[0]].astype(int) - e_shut["image"][p[1], p[0]]).sum() > 60
+    """The drawing agrees with the ground truth: an open mouth shows its interior, a shut eye its lid."""
+    def patch(d, pts):
+        p = np.round(d["landmarks"][pts].mean(0)).astype(int)
+        return d["image"][p[1] - 1:p[1] + 2, p[0] - 1:p[0] + 2].reshape(-1, 3).astype(float).mean(0)
+
+    for ident in range(6):
+        shut = sf.render(ident, None, size=128, seed=0, gaze=(0, 0))
+        open_ = sf.render(ident, {25: 2.0, 26: 2.0}, size=128, seed=0, gaze=(0, 0))
+        blink = sf.render(ident, {45: 2.0}, size=128, seed=0, gaze=(0, 0))
+        mouth_o, mouth_c = patch(open_, [62, 66]), patch(shut, [62, 66])
+        assert mouth_o.sum() < 120 and mouth_c.sum() > mouth_o.sum() + 40, (ident, mouth_o, mouth_c)
+        eye_o, eye_c = patch(shut, list(range(36, 42))), patch(blink, list(range(36, 42)))
+        assert np.abs(eye_o - eye_c).sum() > 40, (ident, eye_o, eye_c)
 
 
 def test_expressions_and_smiling():
@@ -268,3 +266,39 @@ def test_export_round_trip(tmp_path):
         assert torch.equal(item["mask"][0], torch.from_numpy(s["mask"].astype(np.float32)))
     again = sf.export(tmp_path / "faces", 6, seed=5, size=32, progress=False, mask_prob=0.5)  # re-runnable
     assert len(read_manifest(again)) == 6
+
+
+def test_gallery_au_sweep_and_bench_helpers(tmp_path):
+    g = sf.gallery_images(size=32, identities=(0,))
+    assert g.shape == (1, 12, 32, 32, 3) and g.dtype == np.uint8
+    assert len({g[0, j].tobytes() for j in range(12)}) == 12  # every column differs
+    out = sf.gallery(tmp_path / "g.png", size=32, identities=(0, 1))
+    from PIL import Image
+    assert Image.open(out).size[0] > 12 * 32 and not list(tmp_path.glob(".*tmp*"))  # written atomically
+    sweep = sf.au_sweep(1, 26, size=32)
+    chin = [s["landmarks"][8, 1] for s in sweep]
+    assert len(sweep) == 6 and np.all(np.diff(chin) > 0)
+    threads = torch.get_num_threads()
+    r = sf.bench(size=32, n=3)
+    assert r["faces_per_s"] > 0 and r["faces_per_cpu_s"] > 0
+    assert torch.get_num_threads() == threads  # the caller's settings are restored
+    with pytest.raises(ValueError):
+        sf.au_sweep(1, 16)
+
+
+def test_a_real_landmark_detector_agrees_with_the_ground_truth():
+    """dlib's iBUG 68-point model, run on SynthFaces, lands near our landmarks and sees the AUs."""
+    D = pytest.importorskip("helpers.detect")
+    if not D.available():
+        pytest.skip("dlib / face_recognition_models not installed")
+    for ident in (0, 2):
+        got = {}
+        for name, aus in (("neutral", None), ("open", {25: 2.0, 26: 2.0}), ("smile", {12: 2.0})):
+            s = sf.render(ident, aus, (0, 0, 0), 256, None, seed=ident)
+            p, g = D.landmarks68(s["image"]), s["landmarks"]
+            io = np.linalg.norm(g[45] - g[36])
+            nme = np.linalg.norm(p - g, axis=1).mean() / io
+            assert nme < 0.1, f"identity {ident} {name}: dlib NME {nme:.3f} vs ground truth"
+            got[name] = p
+        assert inner_lip_gap(got["open"]) > inner_lip_gap(got["neutral"]) + 10
+        assert corner_dist(got["smile"]) > corner_dist(got["neutral"]) + 5
