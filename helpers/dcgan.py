@@ -265,7 +265,8 @@ class TrainResult:
     config: Config
     run: RunDir
     step: int
-    train_seconds: float     # over all sessions of this run
+    train_seconds: float     # wall clock over all sessions of this run
+    cpu_seconds: float       # CPU time of the training process(es), all threads
     stopped_by: str | None   # "steps" | "time" | None (finished config.steps)
     resumed_from: int        # step restored at the start of this call (0 = fresh)
 
@@ -306,9 +307,11 @@ def train(config: Config | None = None, run_dir=None, budget_minutes: float | No
         run.metrics_path.unlink()  # rows of an earlier run that left no checkpoint
     step, resumed = prog.step, prog.step
     seconds0 = float(prog.extra.get("train_seconds", 0.0))
+    cpu0 = float(prog.extra.get("cpu_seconds", 0.0))
     run.start_budget(budget_minutes, max_steps)
-    t0 = time.monotonic()
-    extra = lambda: {"train_seconds": seconds0 + time.monotonic() - t0}  # noqa: E731
+    t0, c0 = time.monotonic(), time.process_time()
+    extra = lambda: {"train_seconds": seconds0 + time.monotonic() - t0,  # noqa: E731
+                     "cpu_seconds": cpu0 + time.process_time() - c0}
     G.train()
     D.train()
     bar = tqdm(total=cfg.steps, initial=step, desc=f"DCGAN {cfg.image_size}px ({cfg.loss})",
@@ -329,7 +332,8 @@ def train(config: Config | None = None, run_dir=None, budget_minutes: float | No
     run.save(step, extra=extra())
     G.eval()
     D.eval()
-    return TrainResult(G, D, cfg, run, step, extra()["train_seconds"],
+    e = extra()
+    return TrainResult(G, D, cfg, run, step, e["train_seconds"], e["cpu_seconds"],
                        run.stopped_by if step < cfg.steps else None, resumed)
 
 
@@ -498,13 +502,15 @@ def main(argv: list[str] | None = None) -> int:
     kw = {k: v for k, v in (("loss", a.loss), ("steps", a.steps)) if v is not None}
     cfg = Config.for_profile(a.profile, **kw)
     res = train(cfg, a.run_dir, a.budget_minutes, a.max_steps)
-    print(f"step {res.step}/{cfg.steps}, {res.train_seconds / 60:.1f} min of training in total")
+    print(f"step {res.step}/{cfg.steps}, {res.train_seconds / 60:.1f} min of training in total "
+          f"({res.cpu_seconds / 60:.1f} CPU-minutes)")
     if a.release:
         if not res.finished:
             print(f"not releasing: the run stopped at step {res.step} (by {res.stopped_by}); run again to continue")
             return 1
         metrics = evaluate(res.G, cfg, n=a.eval_n, progress=True)
         metrics["steps"] = res.step
+        metrics["cpu_minutes"] = round(res.cpu_seconds / 60, 1)
         hist = res.history.tail(10)
         metrics.update({f"final_{k}": round(float(hist[k].mean()), 4)
                         for k in ("d_real", "d_fake", "loss_d", "loss_g")})

@@ -366,16 +366,17 @@ def curve_figure(curves: Mapping[str, pd.DataFrame], measures=("orb", "sift", "p
 
 # ----------------------------------------------------------------------------- seed claims
 def claims_table(table: pd.DataFrame, survey_summary: dict | None = None, curves: Mapping[str, pd.DataFrame] | None = None,
-                 models=("random", "mouth"), survey_simulated: bool = True, feature: str = "orb") -> pd.DataFrame:
-    """Seed 002's claims next to what we measured: ``claim``, ``seed``, ``measured``, ``reproduced``.
+                 models=("random", "mouth"), survey_simulated: bool = True, features=("orb", "sift")) -> pd.DataFrame:
+    """Seed 002's claims next to what we measured: ``claim``, ``seed``, ``measured``, ``reproduced``, ``why``.
 
     ``table`` is :func:`compare`'s output with methods named ``models`` (random-hole model first)
     and baselines; ``survey_summary`` from :func:`helpers.survey.aggregate`; ``curves`` maps model
-    name -> :func:`checkpoint_curve`. ``survey_simulated`` marks answers given by a scripted
-    respondent (not people), which cannot reproduce a claim about people.
+    name -> :func:`checkpoint_curve` / :func:`curve_by_training`. ``survey_simulated`` marks answers
+    given by a scripted respondent (not people), which cannot reproduce a claim about people.
     """
     r, m = models
     t = table[table["holes"] == "mouth"].set_index("method")
+    features = [f for f in features if f in t.columns]
     rows = []
 
     def verdict(ok, extra=""):
@@ -388,37 +389,72 @@ def claims_table(table: pd.DataFrame, survey_summary: dict | None = None, curves
                      "seed": "320k: random 2 / mouth 7 / tie 1; 400k: random 3 / mouth 7 / tie 0",
                      "measured": f"random {won['random']} / mouth {won['mouth']} / tie {won['tie']}, "
                                  f"mean score {won['mean_score']:.2f} (>3 = mouth better)",
-                     "reproduced": "n/a (scripted respondent, not people)" if survey_simulated else verdict(ok)})
-    dr, dm = float(t.loc[r, feature]), float(t.loc[m, feature])
-    rows.append({"claim": f"feature matching ({feature.upper()}): mouth-trained completions are more similar",
-                 "seed": "mouth-trained tends to have the smaller similarity value",
-                 "measured": f"random {dr:.1f}, mouth {dm:.1f} (smaller = more similar)",
-                 "reproduced": verdict(dm < dr)})
+                     "reproduced": "n/a (scripted respondent, not people)" if survey_simulated else verdict(ok),
+                     "why": ("the scripted respondent only echoes the hole L1; ask people" if survey_simulated
+                             else f"{won['n_answers']} answers to {won['n_questions']} questions")})
+    for f in features:
+        dr, dm = float(t.loc[r, f]), float(t.loc[m, f])
+        rows.append({"claim": f"feature matching ({f.upper()}): mouth-trained completions are more similar",
+                     "seed": "mouth-trained tends to have the smaller similarity value",
+                     "measured": f"random {dr:.1f}, mouth {dm:.1f} (smaller = more similar)",
+                     "reproduced": verdict(dm < dr),
+                     "why": ("the mouth model fills the one box it was trained on; a blurry fill has "
+                             "fewer, worse-matching keypoints") if dm < dr else
+                            "feature distances reward sharp edges more than correct content"})
     for meas in ("psnr", "ssim", "l1"):
         vr, vm = float(t.loc[r, meas]), float(t.loc[m, meas])
         better = vm > vr if HIGHER_IS_BETTER[meas] else vm < vr
         rows.append({"claim": f"(not measured by the seed) mouth-hole {meas.upper()}: mouth-trained better",
-                     "seed": "-", "measured": f"random {vr:.3f}, mouth {vm:.3f}", "reproduced": verdict(better)})
+                     "seed": "-", "measured": f"random {vr:.3f}, mouth {vm:.3f}", "reproduced": verdict(better),
+                     "why": "same data and budget; only the hole sampler differs"})
     if curves is not None and r in curves and m in curves:
-        sr, sm = slope(curves[r], feature), slope(curves[m], feature)
-        rows.append({"claim": "random-trained model is still improving (its curve still falls)",
+        f = features[0] if features else "psnr"
+        sr, sm = slope(curves[r], f), slope(curves[m], f)
+        pr = slope(curves[r], "psnr") if "psnr" in curves[r] else float("nan")
+        improving = sr < 0 if not HIGHER_IS_BETTER.get(f) else sr > 0
+        rows.append({"claim": "random-trained model is still improving (its curve still moves the right way)",
                      "seed": "random-trained similarity expected to keep improving",
-                     "measured": f"{feature.upper()} slope over the last points: random {sr:+.2f}, mouth {sm:+.2f} per 1k steps",
-                     "reproduced": verdict(sr < 0 and sr < sm)})
+                     "measured": f"{f.upper()} slope over the last 3 points: random {sr:+.2f}, mouth {sm:+.2f} "
+                                 f"per 1k steps; random PSNR slope {pr:+.2f} dB per 1k steps",
+                     "reproduced": verdict(improving),
+                     "why": "short demo runs: the curve is noisy; extend the runs (exercise 5) to decide"})
     gap = abs(float(t.loc[m, "psnr"]) - float(t.loc[r, "psnr"]))
     rows.append({"claim": "the gap between the two models is small",
                  "seed": "both low quality, small difference",
                  "measured": f"mouth-hole PSNR gap {gap:.2f} dB",
-                 "reproduced": verdict(gap < 1.0, "small = under 1 dB")})
+                 "reproduced": verdict(gap < 1.0, "small = under 1 dB"),
+                 "why": ("SynthFaces put every mouth at the same place, which favours the specialist"
+                         if gap >= 1.0 else "both models learned about the same")})
     return pd.DataFrame(rows)
 
 
 # ----------------------------------------------------------------------------- recorded demo curve
-#: Feature-matching curve of the two demo-profile models (64 px SynthFaces), recorded with
-#: ``python -m helpers.glcic_eval curve --profile demo --every 200 --n 50`` (one thread): each model
-#: trained in sessions of 200 steps (the seed: 6 Colab sessions of 80,000 iterations) and measured
-#: after each session on the first 50 mouth-hole test images. Keys: model -> column -> values.
-DEMO_CURVE: dict = {}
+#: Feature-matching curve of the two demo-profile models (64 px SynthFaces, Config.demo: 1,000 steps),
+#: recorded on 2026-11-22 with the routine of ``python -m helpers.glcic_eval curve --profile demo
+#: --every 200 --n 50`` (one thread; both models interleaved session by session): each model trained
+#: in sessions of 200 steps (the seed: 6 Colab sessions of 80,000 iterations) and measured after
+#: each session on the first 50 mouth-hole test images. This is a separate run of the release
+#: configuration, not the committed release itself: on the same 50 images its last point matches
+#: the random-hole release within 0.02 dB PSNR and the mouth-hole release within 0.4 dB.
+#: Keys: model -> column -> values.
+DEMO_CURVE: dict = {
+    "random": {
+        "step": [200, 400, 600, 800, 1000],
+        "psnr": [17.0392, 17.1403, 18.0035, 17.5807, 17.384],
+        "ssim": [0.4114, 0.4231, 0.454, 0.4612, 0.3959],
+        "l1": [0.115, 0.1188, 0.1036, 0.1167, 0.11],
+        "orb": [42.09, 50.3304, 47.3672, 53.248, 54.4981],
+        "sift": [233.0332, 230.3203, 210.0218, 230.1241, 235.2901],
+    },
+    "mouth": {
+        "step": [200, 400, 600, 800, 1000],
+        "psnr": [19.8158, 20.8817, 20.9262, 21.7586, 21.2447],
+        "ssim": [0.545, 0.5925, 0.606, 0.6423, 0.602],
+        "l1": [0.081, 0.0699, 0.068, 0.0611, 0.0655],
+        "orb": [38.768, 36.3971, 36.181, 32.6919, 36.1276],
+        "sift": [179.414, 168.0587, 172.4383, 158.0813, 177.7144],
+    },
+}
 
 
 def demo_curves() -> dict[str, pd.DataFrame]:

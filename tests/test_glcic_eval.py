@@ -82,7 +82,30 @@ def test_claims_table_verdicts():
     curves = {"random": pd.DataFrame({"step": [1, 2, 3], "orb": [70.0, 65.0, 60.0]}),
               "mouth": pd.DataFrame({"step": [1, 2, 3], "orb": [50.0, 50.0, 50.0]})}
     summary = {"random": 2, "mouth": 7, "tie": 1, "mean_score": 3.6}
+    summary.update(n_answers=100, n_questions=10)
     t = E.claims_table(table, summary, curves, survey_simulated=False)
+    assert len(t) == 8 and {"claim", "seed", "measured", "reproduced", "why"} <= set(t.columns)
     assert t["reproduced"].str.startswith("yes").sum() == len(t) - 1   # the 2 dB gap is not "small"
     assert t.iloc[-1]["reproduced"].startswith("no")
+    t2 = E.claims_table(table, summary, {k: v.iloc[::-1].assign(step=[1, 2, 3]) for k, v in curves.items()})
+    assert t2.iloc[0]["reproduced"].startswith("n/a") and t2.iloc[-2]["reproduced"].startswith("no")
     assert E.slope(curves["random"], "orb") == pytest.approx(-5000.0)
+
+
+def test_curve_by_training_resumes_and_checkpoint_curve(tmp_path, monkeypatch):
+    from helpers import glcic, runtime
+    monkeypatch.setattr(runtime, "RUNS_DIR", tmp_path / "runs")      # data cache goes to tmp
+    cfg = glcic.Config.quick(holes="mouth", n_train=16, steps_c=2, steps_d=1, steps_total=6,
+                             sample_every=0, save_every_steps=2, log_every=1, threads=1)
+    threads = torch.get_num_threads()
+    ts = E.make_testset("mouth", n=2, size=cfg.size)
+    run = tmp_path / "run"
+    curve, hist = E.curve_by_training(cfg, run, 2, ts, features=("orb",), progress=False)
+    assert curve["step"].tolist() == [2, 4, 6] and (run / "curve.csv").exists()
+    assert hist["step"].tolist() == list(range(1, 7))                  # seamless across sessions
+    again, _ = E.curve_by_training(cfg, run, 2, ts, features=("orb",), progress=False)
+    assert again["step"].tolist() == [2, 4, 6]                         # nothing re-measured
+    c2 = E.checkpoint_curve(run, lambda: glcic.build_models(cfg)[0], ts, features=("orb",))
+    assert c2["step"].tolist() == [2, 4, 6]
+    assert c2.iloc[-1]["psnr"] == pytest.approx(curve.iloc[-1]["psnr"], abs=1e-4)
+    torch.set_num_threads(threads)
