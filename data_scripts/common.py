@@ -5,30 +5,11 @@ import collections
 import os
 import re
 import sys
-import tempfile
 from pathlib import Path
 
+from helpers.files import atomic_write_bytes  # noqa: F401  (the one atomic writer, re-exported)
+
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif")
-
-
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` through a temp file in the same folder + fsync + os.replace.
-
-    A reader never sees a half-written file, and a crash leaves at most a ``*.tmp`` behind.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def safe_filename(name: str, max_len: int = 120) -> str:

@@ -34,12 +34,10 @@ JSON manifest (sha256, the command that made them, training time, metrics, confi
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
 import os
 import random
 import re
-import tempfile
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -50,49 +48,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from .files import atomic_write, sha256  # noqa: F401  (re-exported)
 from .runtime import CHECKPOINT_DIR
 
 FORMAT = 1
 _CKPT_RE = re.compile(r"^ckpt-(\d{9})\.pt$")
-
-
-# ----------------------------------------------------------------------------- atomic files
-def atomic_write(path: str | os.PathLike, write) -> Path:
-    """Call ``write(fileobj)`` on a temp file beside ``path``, fsync it, then ``os.replace``.
-
-    Readers see either the old file or the complete new one, never a half-written file; a
-    process killed mid-write leaves only a ``.tmp`` file that ``RunDir`` ignores and removes.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    try:  # make the rename itself durable
-        dfd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    except OSError:
-        pass
-    return path
-
-
-def sha256(path: str | os.PathLike) -> str:
-    """Hex sha256 of a file."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 # ----------------------------------------------------------------------------- RNG states
@@ -298,6 +258,7 @@ class RunDir:
             self._last_save_step = payload["step"]
             self._last_save_time = time.monotonic()
             return Progress(payload["step"], payload["phase"], json.loads(payload["extra"]), ckpt)
+        self._truncate_metrics(0)  # rows of an earlier attempt that never saved are not this run's
         return Progress()
 
     def _load(self, payload: dict, ckpt: Path) -> None:

@@ -48,13 +48,13 @@ def to_uint8(tensor: torch.Tensor) -> np.ndarray:
 # Extra columns are allowed and kept.
 
 import io
-import os
-import tempfile
 import warnings
 from pathlib import Path
 
 import pandas as pd
 from PIL import Image
+
+from .files import atomic_write_bytes  # noqa: F401  (re-exported: data scripts use it from here too)
 
 MANIFEST = "manifest.csv"
 AUS = (1, 2, 4, 5, 6, 7, 9, 10, 12, 14, 15, 17, 20, 23, 25, 26, 45)  # == helpers.synthfaces.AUS
@@ -180,29 +180,6 @@ def read_manifest(root) -> pd.DataFrame:
 # ---------------------------------------------------------------------------------------------
 # Atomic writes
 # ---------------------------------------------------------------------------------------------
-
-def atomic_write_bytes(path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically: temp file in the same folder, fsync, ``os.replace``.
-
-    A reader (or a crash) sees either the old file or the complete new one, never a partial one.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    return path
-
 
 def encode_image(image: np.ndarray, suffix: str = ".png") -> bytes:
     """uint8 HWC RGB (or HW grey) array -> PNG or JPEG (quality 95) bytes."""

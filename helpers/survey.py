@@ -30,13 +30,14 @@ click, so a crashed kernel loses nothing.
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from .files import atomic_write_bytes
 
 SCALE = {
     1: "top is more similar",
@@ -124,19 +125,7 @@ def aggregate(answers: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
 # ----------------------------------------------------------------------------- storage
 def save_answers(answers: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Write the answers CSV atomically (temp file in the same folder, fsync, ``os.replace``)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="") as f:
-            answers.to_csv(f, index=False)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write_bytes(path, answers.to_csv(index=False).encode("utf-8"))
 
 
 def load_answers(path: str | os.PathLike) -> pd.DataFrame:

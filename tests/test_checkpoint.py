@@ -180,3 +180,12 @@ def test_release_round_trip_and_tamper(tmp_path):
     weights.write_bytes(weights.read_bytes()[:-1] + b"\x00")
     with pytest.raises(ValueError, match="sha256"):
         load_release("toy", {"m": _model()}, directory=tmp_path)
+
+
+def test_fresh_restore_forgets_rows_of_an_unsaved_attempt(tmp_path):
+    run = RunDir(tmp_path, {"w": 1}, models={"m": _model()})
+    run.log(1, loss=1.0)
+    run.log(2, loss=0.5)                       # killed before any save
+    again = RunDir(tmp_path, {"w": 1}, models={"m": _model()})
+    assert again.restore().step == 0
+    assert again.history().empty
