@@ -28,7 +28,7 @@ from helpers.glcic import Config
 
 # keys that may change between sessions of one run (they do not change the numbers)
 RESUME_IGNORE = ("device", "threads", "log_every", "sample_every", "eval_every", "save_every_steps",
-                 "save_every_minutes", "poisson_samples", "amp")
+                 "save_every_minutes", "poisson_samples", "amp", "cpu_bf16")
 
 
 # ------------------------------------------------------------------------------------------ data
@@ -268,7 +268,10 @@ def _train(cfg: Config, run_dir, budget_minutes, max_steps, progress):
 
     dev = _device(cfg)
     use_amp = bool(cfg.amp and dev.type == "cuda")
-    autocast = torch.autocast(dev.type, dtype=torch.float16, enabled=use_amp)
+    if dev.type == "cpu" and cfg.cpu_bf16:          # bf16 needs no grad scaling
+        autocast = torch.autocast("cpu", dtype=torch.bfloat16)
+    else:
+        autocast = torch.autocast(dev.type, dtype=torch.float16, enabled=use_amp)
     data = TrainData(cfg, progress=progress)
 
     torch.manual_seed(cfg.seed)

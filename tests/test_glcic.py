@@ -88,9 +88,9 @@ def _params(run_dir, cfg):
                   **{"D." + k: v for k, v in D.state_dict().items()}}
 
 
-@pytest.mark.parametrize("optimizer", ["adadelta", "adam"])
-def test_resume_is_bit_identical(tmp_path, optimizer):
-    cfg = _cfg(optimizer=optimizer, lr=1.0 if optimizer == "adadelta" else 1e-3)
+@pytest.mark.parametrize("optimizer,bf16", [("adadelta", False), ("adam", False), ("adam", True)])
+def test_resume_is_bit_identical(tmp_path, optimizer, bf16):
+    cfg = _cfg(optimizer=optimizer, lr=1.0 if optimizer == "adadelta" else 1e-3, cpu_bf16=bf16)
     G.train(cfg, tmp_path / "a", progress=False)                      # uninterrupted
     h1 = G.train(cfg, tmp_path / "b", max_steps=4, progress=False)   # stops inside Td ...
     assert h1.attrs["step"] == 4 and h1.attrs["stopped_by"] == "steps"
