@@ -429,3 +429,22 @@ def load_release(name: str, models: Mapping[str, nn.Module],
         _check_state_dict(mname, model, sd)
         model.load_state_dict(sd)
     return manifest
+
+
+def releases_table(directory: str | os.PathLike = CHECKPOINT_DIR) -> str:
+    """A Markdown table of every release manifest in ``directory`` (for checkpoints/README.md)."""
+    rows = ["| release | size | sha256 | training | command | headline metrics |",
+            "|---|---|---|---|---|---|"]
+    for path in sorted(Path(directory).glob("*.json")):
+        m = json.loads(path.read_text())
+        if "sha256" not in m:
+            continue
+        flat = {k: v for k, v in m.get("metrics", {}).items() if isinstance(v, (int, float))}
+        head = ", ".join(f"{k} {v:.3g}" for k, v in list(flat.items())[:6])
+        rows.append(f"| `{m['name']}` | {m['bytes'] / 1e6:.1f} MB | `{m['sha256'][:12]}…` | "
+                    f"{m['train_seconds'] / 60:.1f} min | `{m['command']}` | {head} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(releases_table())
