@@ -23,12 +23,6 @@ _spec = importlib.util.spec_from_file_location("scrape_localserver", FIX / "loca
 localserver = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(localserver)
 
-
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch):
-    """The local server must be reached directly even where a proxy is configured."""
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
 REPO = Path(__file__).resolve().parents[1]
 
 

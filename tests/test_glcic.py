@@ -80,6 +80,26 @@ def test_training_switches_phases(tmp_path):
     assert hist.loc[hist.phase == "joint", "adv"].notna().all()
 
 
+def test_training_records_the_curve_and_release_stores_it(tmp_path):
+    """train() measures the seed's curve every eval_every steps; release() puts it in the manifest."""
+    import json
+
+    from helpers.glcic_train import EVAL_MEASURES, release
+
+    cfg = _cfg(eval_every=4, eval_n=3, steps_total=8)
+    hist = G.train(cfg, tmp_path / "run", progress=False)
+    cols = [f"{h}_{m}" for h in ("mouth", "random") for m in EVAL_MEASURES]
+    rows = hist.dropna(subset=["mouth_psnr"])
+    assert rows["step"].tolist() == [4, 8] and rows[cols].notna().all().all()
+    assert hist.attrs["eval_seconds"] > 0 and rows["eval_seconds"].is_monotonic_increasing
+    path = release(cfg, tmp_path / "run", "tiny", "python -m helpers.glcic train ...", directory=tmp_path)
+    met = json.loads(path.with_suffix(".json").read_text())["metrics"]
+    assert [r["step"] for r in met["curve"]] == [4, 8] and set(cols) <= set(met["curve"][0])
+    assert met["curve"][-1]["mouth_psnr"] == pytest.approx(float(rows.iloc[-1]["mouth_psnr"]), abs=1e-4)
+    for k in ("mouth_ssim", "random_sift", "meanfill_mouth_ssim", "telea_mouth_psnr", "telea_random_orb"):
+        assert k in met, k
+
+
 def _params(run_dir, cfg):
     from helpers.glcic_train import load_run
 
@@ -149,6 +169,11 @@ def test_demo_release_reproduces_its_manifest(name):
     assert man["command"].startswith("python -m helpers.glcic train --profile demo")
     assert (Path(__file__).parent.parent / "checkpoints" / man["file"]).stat().st_size < 10e6
     got = evaluate(C, C.config, 64)
-    for k in ("mouth_psnr", "mouth_l1", "random_psnr", "random_l1"):
+    for k in ("mouth_psnr", "mouth_ssim", "mouth_l1", "random_psnr", "random_ssim", "random_l1"):
         assert got[k] == pytest.approx(man["metrics"][k], rel=1e-3, abs=1e-4), k
-    assert got["mouth_psnr"] > man["metrics"]["meanfill_mouth_psnr"] + 3   # far better than mean fill
+    for k in ("mouth_orb", "mouth_sift", "random_orb", "random_sift"):   # keypoints: a pixel may round differently
+        assert got[k] == pytest.approx(man["metrics"][k], rel=0.05), k
+    met = man["metrics"]
+    assert got["mouth_psnr"] > met["meanfill_mouth_psnr"] + 3   # far better than mean fill
+    curve = met["curve"]                                       # the seed's curve, recorded by training
+    assert [r["step"] for r in curve] == list(range(C.config.eval_every, met["steps"] + 1, C.config.eval_every))

@@ -109,3 +109,26 @@ def test_curve_by_training_resumes_and_checkpoint_curve(tmp_path, monkeypatch):
     assert c2["step"].tolist() == [2, 4, 6]
     assert c2.iloc[-1]["psnr"] == pytest.approx(curve.iloc[-1]["psnr"], abs=1e-4)
     torch.set_num_threads(threads)
+
+
+def test_demo_curves_and_release_table_come_from_the_manifests(tmp_path):
+    from helpers import checkpoint
+
+    curves = E.demo_curves()
+    assert set(curves) == {"random", "mouth"}
+    man = checkpoint.read_manifest(E.DEMO_RELEASES["mouth"])
+    c = curves["mouth"]
+    assert list(c.columns) == ["step", *E.MEASURES] and c["step"].is_monotonic_increasing
+    assert c.iloc[-1]["psnr"] == pytest.approx(man["metrics"]["curve"][-1]["mouth_psnr"])
+    assert E.release_curve(E.DEMO_RELEASES["random"], "random")["psnr"].notna().all()
+    t = E.release_table()
+    assert len(t) == 8 and set(t["method"]) == {"random", "mouth", "mean fill", "Telea"}
+    assert float(t.set_index(["method", "holes"]).loc[("mouth", "mouth"), "psnr"]) == \
+        pytest.approx(man["metrics"]["mouth_psnr"])
+    # a manifest without a recorded curve is refused with a clear message
+    checkpoint.save_release({"m": torch.nn.Linear(2, 2)}, "nocurve", command="x", train_seconds=0.0,
+                            metrics={"mouth_psnr": 1.0}, config={}, directory=tmp_path)
+    with pytest.raises(ValueError, match="no recorded curve"):
+        E.release_curve("nocurve", directory=tmp_path)
+    with pytest.raises(ValueError):
+        E.release_curve(E.DEMO_RELEASES["mouth"], "nose")

@@ -26,12 +26,6 @@ localserver = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(localserver)
 
 
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch):
-    """The local server must be reached directly even where a proxy is configured."""
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-
 HAVE_BROWSER = bool(S.BrowserConfig().binary and S.BrowserConfig().driver
                     and shutil.which(S.BrowserConfig().binary) and shutil.which(S.BrowserConfig().driver))
 browser = pytest.mark.skipif(
