@@ -106,7 +106,8 @@ class Config:
     threads: Optional[int] = None     # torch CPU threads (None = leave as is)
     log_every: int = 5
     sample_every: int = 20            # sample grid PNG in run_dir/samples every N steps (0 = off)
-    eval_every: int = 0               # mouth-hole PSNR/L1 on the fixed test set (0 = only at end)
+    eval_every: int = 0               # the seed's curve: measures on fixed test sets every N steps (0 = off)
+    eval_n: int = 32                  # test images per hole type for that curve
     save_every_steps: Optional[int] = 20
     save_every_minutes: Optional[float] = 10.0
     poisson_samples: bool = False     # Poisson-blend the sample grids
@@ -128,7 +129,7 @@ class Config:
         base = cls(profile="demo", size=64, local_size=32, width=0.5, batch=16,
                    steps_c=2250, steps_d=250, steps_total=3000, optimizer="adam", lr=1e-3,
                    betas=(0.9, 0.999), n_train=4000, cpu_bf16=True, log_every=10, sample_every=250,
-                   eval_every=250, save_every_steps=250, save_every_minutes=5.0)
+                   eval_every=500, save_every_steps=250, save_every_minutes=5.0)
         return replace(base, **kw)
 
     @classmethod

@@ -428,38 +428,59 @@ def claims_table(table: pd.DataFrame, survey_summary: dict | None = None, curves
     return pd.DataFrame(rows)
 
 
-# ----------------------------------------------------------------------------- recorded demo curve
-#: Feature-matching curve of the two demo-profile models (64 px SynthFaces, Config.demo: 1,000 steps),
-#: recorded on 2026-11-22 with the routine of ``python -m helpers.glcic_eval curve --profile demo
-#: --every 200 --n 50`` (one thread; both models interleaved session by session): each model trained
-#: in sessions of 200 steps (the seed: 6 Colab sessions of 80,000 iterations) and measured after
-#: each session on the first 50 mouth-hole test images. This is a separate run of the release
-#: configuration, not the committed release itself: on the same 50 images its last point matches
-#: the random-hole release within 0.02 dB PSNR and the mouth-hole release within 0.4 dB.
-#: Keys: model -> column -> values.
-DEMO_CURVE: dict = {
-    "random": {
-        "step": [200, 400, 600, 800, 1000],
-        "psnr": [17.0392, 17.1403, 18.0035, 17.5807, 17.384],
-        "ssim": [0.4114, 0.4231, 0.454, 0.4612, 0.3959],
-        "l1": [0.115, 0.1188, 0.1036, 0.1167, 0.11],
-        "orb": [42.09, 50.3304, 47.3672, 53.248, 54.4981],
-        "sift": [233.0332, 230.3203, 210.0218, 230.1241, 235.2901],
-    },
-    "mouth": {
-        "step": [200, 400, 600, 800, 1000],
-        "psnr": [19.8158, 20.8817, 20.9262, 21.7586, 21.2447],
-        "ssim": [0.545, 0.5925, 0.606, 0.6423, 0.602],
-        "l1": [0.081, 0.0699, 0.068, 0.0611, 0.0655],
-        "orb": [38.768, 36.3971, 36.181, 32.6919, 36.1276],
-        "sift": [179.414, 168.0587, 172.4383, 158.0813, 177.7144],
-    },
-}
+# ----------------------------------------------------------------------------- released curves
+#: the two committed demo releases (``python -m helpers.glcic train --profile demo --holes H --release ...``)
+DEMO_RELEASES = {"random": "glcic_random64", "mouth": "glcic_mouth64"}
 
 
-def demo_curves() -> dict[str, pd.DataFrame]:
-    """:data:`DEMO_CURVE` as ``{"random": DataFrame, "mouth": DataFrame}`` (empty if not recorded)."""
-    return {k: pd.DataFrame(v) for k, v in DEMO_CURVE.items()}
+def release_curve(name: str, holes: str = "mouth", directory=None) -> pd.DataFrame:
+    """The seed's curve of one release, as recorded by its training command.
+
+    :func:`helpers.glcic.train` measures the completion network every ``eval_every`` steps on the
+    first ``eval_n`` images of the fixed test sets (:func:`make_testset`, mouth and random holes);
+    :func:`helpers.glcic_train.release` stores those rows in the manifest as ``metrics["curve"]``.
+    Returns columns ``step`` and ``psnr``, ``ssim``, ``l1``, ``orb``, ``sift`` for ``holes``.
+    """
+    from . import checkpoint, runtime
+
+    if holes not in ("mouth", "random"):
+        raise ValueError(f"holes must be 'mouth' or 'random', got {holes!r}")
+    man = checkpoint.read_manifest(name, directory or runtime.CHECKPOINT_DIR)
+    rows = man.get("metrics", {}).get("curve")
+    if not rows:
+        raise ValueError(f"release {name!r} has no recorded curve (retrain it with the committed command)")
+    df = pd.DataFrame(rows)
+    cols = {f"{holes}_{m}": m for m in MEASURES if f"{holes}_{m}" in df.columns}
+    return df[["step", *cols]].rename(columns=cols).sort_values("step").reset_index(drop=True)
+
+
+def demo_curves(holes: str = "mouth", directory=None, releases: Mapping[str, str] | None = None) -> dict[str, pd.DataFrame]:
+    """``{"random": curve, "mouth": curve}`` of the two demo releases (:func:`release_curve`)."""
+    return {k: release_curve(v, holes, directory) for k, v in (releases or DEMO_RELEASES).items()}
+
+
+def release_table(releases: Mapping[str, str] | None = None, directory=None) -> pd.DataFrame:
+    """The metrics recorded in release manifests, in :func:`compare`'s long format.
+
+    Rows: each model (named by the keys of ``releases``, default :data:`DEMO_RELEASES`) and the
+    baselines ``mean fill`` / ``Telea`` (stored with the first release) x hole kinds ``mouth`` and
+    ``random``; columns ``method``, ``holes``, ``n`` and the measures. The numbers are what
+    ``python -m helpers.glcic train ... --release NAME`` measured on the first 64 test images.
+    """
+    from . import checkpoint, runtime
+
+    releases = dict(releases or DEMO_RELEASES)
+    mans = {k: checkpoint.read_manifest(v, directory or runtime.CHECKPOINT_DIR)["metrics"] for k, v in releases.items()}
+    first = next(iter(mans.values()))
+    sources = [(k, m, "") for k, m in mans.items()] + [("mean fill", first, "meanfill_"), ("Telea", first, "telea_")]
+    rows = []
+    for method, met, prefix in sources:
+        for holes in ("mouth", "random"):
+            if f"{prefix}{holes}_psnr" not in met:
+                raise ValueError(f"release metrics lack {prefix}{holes}_psnr (retrain with the committed command)")
+            rows.append({"method": method, "holes": holes, "n": 64,
+                         **{m: float(met[f"{prefix}{holes}_{m}"]) for m in MEASURES if f"{prefix}{holes}_{m}" in met}})
+    return pd.DataFrame(rows)
 
 
 def main(argv=None) -> None:

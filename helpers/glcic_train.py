@@ -28,7 +28,7 @@ from helpers.glcic import Config
 
 # keys that may change between sessions of one run (they do not change the numbers)
 RESUME_IGNORE = ("device", "threads", "log_every", "sample_every", "eval_every", "save_every_steps",
-                 "save_every_minutes", "poisson_samples", "amp", "cpu_bf16")
+                 "save_every_minutes", "poisson_samples", "amp", "cpu_bf16", "eval_n")
 
 
 # ------------------------------------------------------------------------------------------ data
@@ -48,25 +48,32 @@ TEST_IDENTITIES = range(100_000, 101_000)
 
 def _render_synthfaces(seed: int, size: int, n: int, progress: bool = False, test: bool = False) -> torch.Tensor:
     """(n,3,size,size) uint8 SynthFaces images without face masks, rendered once and cached on disk."""
-    path = _cache_dir() / f"synthfaces_glcic_s{seed}_{size}px_{n}{'_test' if test else ''}.npy"
-    if path.exists():
-        try:
-            return torch.from_numpy(np.load(path))
-        except Exception:  # noqa: BLE001 - a damaged cache is re-rendered
-            path.unlink(missing_ok=True)
-    from tqdm.auto import tqdm
-
     from helpers import synthfaces
 
     kw = {"identities": list(TEST_IDENTITIES)} if test else {}
     sf = synthfaces.SynthFaces(seed=seed, size=size, mask_prob=0.0, **kw)
+
+    def one(i):
+        s = sf.sample(i)
+        return np.asarray(s.get("unmasked", s["image"])).transpose(2, 0, 1)
+
+    path = _cache_dir() / f"synthfaces_glcic_s{seed}_{size}px_{n}{'_test' if test else ''}.npy"
+    if path.exists():
+        try:
+            cached = np.load(path)
+            # a cache rendered by an older SynthFaces is stale: check the first and last image
+            if cached.shape == (n, 3, size, size) and all(np.array_equal(cached[i], one(i)) for i in (0, n - 1)):
+                return torch.from_numpy(cached)
+        except Exception:  # noqa: BLE001 - a damaged cache is re-rendered
+            pass
+        path.unlink(missing_ok=True)
+    from tqdm.auto import tqdm
+
     if len(sf) < n:
         raise ValueError(f"SynthFaces(seed={seed}) has only {len(sf)} samples, asked for {n}")
     out = np.empty((n, 3, size, size), np.uint8)
     for i in tqdm(range(n), desc=f"rendering SynthFaces {size}px", disable=not progress, leave=False):
-        s = sf.sample(i)
-        img = s.get("unmasked", s["image"])
-        out[i] = np.asarray(img).transpose(2, 0, 1)
+        out[i] = one(i)
     tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")
     np.save(tmp, out)
     os.replace(tmp, path)
@@ -173,24 +180,43 @@ def random_test_set(cfg: Config, n: int = 64, seed: int = TEST_SEED) -> tuple[to
     return x, G.boxes_to_masks(G.sample_boxes(len(x), cfg.size, "random", g), cfg.size)
 
 
-def evaluate(C, cfg: Config, n: int = 64) -> dict:
-    """Hole PSNR/L1 of ``C`` on the fixed test set with mouth holes and with random holes."""
+HOLE_SETS = (("mouth", mouth_test_set), ("random", random_test_set))
+#: measures of :func:`evaluate` (helpers.metrics via helpers.glcic_eval.evaluate)
+EVAL_MEASURES = ("psnr", "ssim", "l1", "orb", "sift")
+
+
+def _measure(complete_fn, cfg: Config, n: int, features, prefix: str = "") -> dict:
+    from helpers import glcic_eval as E
+
     out = {}
-    for name, fn in (("mouth", mouth_test_set), ("random", random_test_set)):
+    for name, fn in HOLE_SETS:
         x, m = fn(cfg, n)
-        met = G.hole_metrics(G.complete(C, x, m), x, m)
-        out.update({f"{name}_psnr": met["psnr"], f"{name}_l1": met["l1"]})
+        df = E.evaluate(complete_fn, E.TestSet(name, x, m), features)
+        for col in ("psnr", "ssim", "l1", *features):
+            out[f"{prefix}{name}_{col}"] = float(df[col].replace([np.inf, -np.inf], np.nan).mean())
     return out
 
 
-def baseline_metrics(cfg: Config, n: int = 64) -> dict:
-    """Mean-colour fill on the same test sets (context for the manifest)."""
-    out = {}
-    for name, fn in (("mouth", mouth_test_set), ("random", random_test_set)):
-        x, m = fn(cfg, n)
-        fill = G.paste(x, x.mean(dim=(0, 2, 3), keepdim=True).expand_as(x), m)
-        met = G.hole_metrics(fill, x, m)
-        out.update({f"meanfill_{name}_psnr": met["psnr"], f"meanfill_{name}_l1": met["l1"]})
+def evaluate(C, cfg: Config, n: int = 64, features=("orb", "sift")) -> dict:
+    """Measures of ``C`` on the fixed test set with mouth holes and with random holes.
+
+    Keys ``mouth_psnr``, ``mouth_ssim``, ``mouth_l1``, ``mouth_orb``, ``mouth_sift`` and the same
+    with ``random_``: means over the ``n`` images of :func:`helpers.glcic_eval.evaluate` (PSNR, SSIM,
+    L1 inside the hole; ORB/SIFT feature-matching distance, smaller = more similar). For SynthFaces
+    the images and holes equal ``helpers.glcic_eval.make_testset(kind, n, cfg.size)``. Draws no
+    random numbers (a resumed run stays bit-identical).
+    """
+    from helpers import glcic_eval as E
+
+    return _measure(E.model_fn(C), cfg, n, tuple(features))
+
+
+def baseline_metrics(cfg: Config, n: int = 64, features=("orb", "sift")) -> dict:
+    """Mean-colour fill and OpenCV Telea on the same test sets (``meanfill_*``, ``telea_*`` keys)."""
+    from helpers import glcic_eval as E
+
+    out = _measure(E.mean_fill, cfg, n, tuple(features), "meanfill_")
+    out.update(_measure(E.telea, cfg, n, tuple(features), "telea_"))
     return out
 
 
@@ -247,8 +273,11 @@ def train(cfg: Config, run_dir, budget_minutes: float | None = None, max_steps: 
     phase, optimiser, grad-scaler and RNG state. ``budget_minutes`` (wall clock of this call) and
     ``max_steps`` (an absolute step number) stop the call cleanly with a checkpoint.
     The DataFrame has columns step, phase, mse, d_loss, adv (phase-dependent), sec_per_step,
-    train_seconds and, every ``cfg.eval_every`` steps, mouth_psnr, mouth_l1, random_psnr,
-    random_l1 on the fixed test set; ``hist.attrs`` holds step, stopped_by, train_seconds, done.
+    train_seconds and, every ``cfg.eval_every`` steps, the seed's curve: :func:`evaluate` on the
+    first ``cfg.eval_n`` fixed test images with mouth and with random holes (``mouth_psnr``,
+    ``mouth_ssim``, ``mouth_l1``, ``mouth_orb``, ``mouth_sift``, ``random_*``) and the cumulative
+    ``eval_seconds`` (not part of ``train_seconds``); ``hist.attrs`` holds step, stopped_by,
+    train_seconds, eval_seconds, done.
     Samples: ``run_dir/samples/step_*.png`` (rows: input with hole, completion, original).
     """
     cfg.validate()
@@ -297,6 +326,7 @@ def _train(cfg: Config, run_dir, budget_minutes, max_steps, progress):
     prog = run.restore()
     step = prog.step
     train_seconds = float(prog.extra.get("train_seconds", 0.0))
+    eval_seconds = float(prog.extra.get("eval_seconds", 0.0))
     run.start_budget(minutes=budget_minutes, max_steps=max_steps)
     samples = Path(run_dir) / "samples"
     C.train()
@@ -330,19 +360,24 @@ def _train(cfg: Config, run_dir, budget_minutes, max_steps, progress):
             row = {k: v / n_acc for k, v in acc.items()}
             row.update(phase=phase, sec_per_step=(now - t_last) / n_acc, train_seconds=train_seconds)
             if cfg.eval_every and step % cfg.eval_every == 0:
-                row.update(evaluate(C, cfg, 32))
+                t_eval = time.perf_counter()
+                row.update(evaluate(C, cfg, cfg.eval_n))       # the seed's curve, recorded in the run
+                eval_seconds += time.perf_counter() - t_eval
+                row["eval_seconds"] = eval_seconds
+                now = time.perf_counter()                       # next sec_per_step excludes the eval
             run.log(step, **row)
             bar.set_postfix({k: (f"{v:.4g}" if isinstance(v, float) else v) for k, v in row.items()
                              if k in ("mse", "d_loss", "adv", "phase", "mouth_psnr")})
             acc, n_acc, t_last = {}, 0, now
         if cfg.sample_every and step % cfg.sample_every == 0:
             _save_grid(samples / f"step_{step:07d}.png", C, cfg, cfg.poisson_samples)
-        run.maybe_save(step, phase, {"train_seconds": train_seconds})
+        run.maybe_save(step, phase, {"train_seconds": train_seconds, "eval_seconds": eval_seconds})
     bar.close()
-    run.save(step, G.phase_at(max(step - 1, 0), cfg), {"train_seconds": train_seconds})
+    run.save(step, G.phase_at(max(step - 1, 0), cfg), {"train_seconds": train_seconds,
+                                                      "eval_seconds": eval_seconds})
     hist = run.history()
     hist.attrs.update(step=step, stopped_by=run.stopped_by, train_seconds=train_seconds,
-                      done=step >= cfg.steps_total)
+                      eval_seconds=eval_seconds, done=step >= cfg.steps_total)
     return hist
 
 
@@ -368,11 +403,24 @@ def release(cfg: Config, run_dir, name: str, command: str, directory=None) -> Pa
     from helpers import runtime
     from helpers.checkpoint import save_release
 
+    from helpers.checkpoint import RunDir
+
     C, _, step, extra = load_run(cfg, run_dir)
     metrics = evaluate(C, cfg, 64)
     metrics.update(baseline_metrics(cfg, 64))
-    metrics.update(steps=step, test_set=f"SynthFaces seed {TEST_SEED}, identities 100000.., first 64, {cfg.size}px; "
-                        "random holes from torch.Generator().manual_seed(20020); PSNR/L1 inside the hole")
+    hist = RunDir(run_dir, cfg.to_dict(), models={"completion": C}, config_ignore=RESUME_IGNORE).history()
+    cols = ["step"] + [f"{h}_{m}" for h, _ in HOLE_SETS for m in EVAL_MEASURES]
+    curve = hist[hist["step"] <= step] if "step" in hist else hist.iloc[:0]
+    curve = curve.dropna(subset=[c for c in cols[1:] if c in curve]) if all(c in curve for c in cols) else curve.iloc[:0]
+    metrics.update(
+        steps=step, eval_seconds=float(extra.get("eval_seconds", 0.0)),
+        curve=[{c: (int(r[c]) if c == "step" else round(float(r[c]), 5)) for c in cols} for _, r in curve.iterrows()],
+        test_set=f"SynthFaces seed {TEST_SEED}, identities 100000.., first 64, {cfg.size}px "
+                 "(helpers.glcic_eval.make_testset(kind, 64, size)); random holes from "
+                 "torch.Generator().manual_seed(20020); PSNR/SSIM/L1 inside the hole, ORB/SIFT feature "
+                 "distance in and around it (helpers.metrics); baselines: per-image mean fill, OpenCV Telea",
+        curve_test_set=f"the same, first {cfg.eval_n} images (helpers.glcic_eval.make_testset(kind, "
+                       f"{cfg.eval_n}, size)), measured by train() every {cfg.eval_every} steps")
     conf = cfg.to_dict()
     conf["mean_color"] = [float(v) for v in C.mean_color]
     return save_release({"completion": C}, name, command=command,
