@@ -6,13 +6,14 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PROFILE ?= quick
 
-.PHONY: install lab test unit notebooks strip clean help
+.PHONY: install lab test unit notebooks figures strip clean help
 
 help:
 	@echo "make lab        open the course in JupyterLab (creates .venv on first use)"
 	@echo "make test       unit tests + every notebook under nbval, quick profile"
 	@echo "make unit       unit tests only"
 	@echo "make notebooks  execute every notebook headless (PROFILE=quick|demo|full) into runs/notebooks/"
+	@echo "make figures    re-make the README figures (notebooks/figures/) by running the notebooks"
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +39,9 @@ notebooks: $(STAMP)
 	mkdir -p runs/notebooks
 	FACES_PROFILE=$(PROFILE) $(BIN)/jupyter nbconvert --to notebook --execute \
 	    --ExecutePreprocessor.timeout=-1 --output-dir runs/notebooks notebooks/*.ipynb
+
+figures: $(STAMP)
+	FACES_PROFILE=$(PROFILE) MPLBACKEND=Agg $(BIN)/python notebooks/make_figures.py
 
 strip: $(STAMP)
 	$(BIN)/nbstripout notebooks/*.ipynb
