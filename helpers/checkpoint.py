@@ -439,7 +439,9 @@ def releases_table(directory: str | os.PathLike = CHECKPOINT_DIR) -> str:
         m = json.loads(path.read_text())
         if "sha256" not in m:
             continue
-        flat = {k: v for k, v in m.get("metrics", {}).items() if isinstance(v, (int, float))}
+        flat = {k: v for k, v in m.get("metrics", {}).items() if isinstance(v, (int, float))
+                and not k.startswith(("meanfill_", "telea_", "eval_", "final_", "cpu_"))
+                and not k.endswith("_real")}  # the model's own numbers, not its yardsticks
         head = ", ".join(f"{k} {v:.3g}" for k, v in list(flat.items())[:6])
         rows.append(f"| `{m['name']}` | {m['bytes'] / 1e6:.1f} MB | `{m['sha256'][:12]}…` | "
                     f"{m['train_seconds'] / 60:.1f} min | `{m['command']}` | {head} |")
