@@ -28,12 +28,11 @@ Bit-identical resume needs the data order to come from a saved generator (sample
 ``torch.randint(..., generator=gen)`` or a sampler seeded from it); a DataLoader iterator's
 position inside an epoch is not part of any RNG state.
 
-``save_release`` / ``load_release`` handle the small committed demo weights: safetensors plus a
-JSON manifest (sha256, the command that made them, training time, metrics, config).
+Released weights (safetensors + manifest) are :mod:`helpers.core.release`; the training loop that
+drives a ``RunDir`` for every method is :mod:`helpers.core.loop`.
 """
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import os
 import random
@@ -48,11 +47,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from .files import atomic_write, sha256  # noqa: F401  (re-exported)
-from .runtime import CHECKPOINT_DIR
+from helpers.core.files import atomic_write
+from helpers.core.release import check_state_dict
 
 FORMAT = 1
-_CKPT_RE = re.compile(r"^ckpt-(\d{9})\.pt$")
+CKPT_RE = re.compile(r"^ckpt-(\d{9})\.pt$")
 
 
 # ----------------------------------------------------------------------------- RNG states
@@ -90,25 +89,6 @@ def _set_rng_state(state: dict, generators: Mapping[str, torch.Generator]) -> No
 
 
 # ----------------------------------------------------------------------------- state dicts
-def _check_state_dict(name: str, model: nn.Module, sd: Mapping[str, torch.Tensor]) -> None:
-    """Raise ValueError naming every missing, unexpected or mis-shaped entry."""
-    own = model.state_dict()
-    missing = sorted(set(own) - set(sd))
-    unexpected = sorted(set(sd) - set(own))
-    shapes = [f"{k}: checkpoint {tuple(sd[k].shape)} vs model {tuple(own[k].shape)}"
-              for k in own if k in sd and tuple(sd[k].shape) != tuple(own[k].shape)]
-    if missing or unexpected or shapes:
-        parts = []
-        if missing:
-            parts.append(f"missing {missing[:5]}{' …' if len(missing) > 5 else ''}")
-        if unexpected:
-            parts.append(f"unexpected {unexpected[:5]}{' …' if len(unexpected) > 5 else ''}")
-        if shapes:
-            parts.append("shape mismatch " + "; ".join(shapes[:5]))
-        raise ValueError(f"checkpoint does not fit model {name!r} ({type(model).__name__}): "
-                         + ", ".join(parts))
-
-
 def _config_diff(saved: Mapping, current: Mapping, ignore=()) -> list[str]:
     keys = (set(saved) | set(current)) - set(ignore)
     out = []
@@ -151,13 +131,15 @@ class RunDir:
         generators: ``torch.Generator`` objects whose state must survive (data order, masks).
         keep_last: how many checkpoint files to keep.
         every_steps / every_minutes: when ``maybe_save`` saves.
+        writer: False for a reader that must never write (DDP ranks other than 0): it restores
+            but does not clean temp files, trim the metrics log, save or log.
     """
 
     def __init__(self, path: str | os.PathLike, config: Mapping, *, models: Mapping[str, nn.Module],
                  optimizers: Mapping[str, Any] | None = None, scalers: Mapping[str, Any] | None = None,
                  generators: Mapping[str, torch.Generator] | None = None, keep_last: int = 3,
                  every_steps: int | None = None, every_minutes: float | None = None,
-                 config_ignore: tuple[str, ...] = ()):
+                 config_ignore: tuple[str, ...] = (), writer: bool = True):
         if not models:
             raise ValueError("RunDir needs at least one model in `models`")
         if keep_last < 1:
@@ -182,14 +164,16 @@ class RunDir:
         self._budget_minutes: float | None = None
         self._budget_steps: int | None = None
         self.stopped_by: str | None = None
-        for tmp in self.path.glob(".*.tmp"):  # leftovers of a save that was killed
-            tmp.unlink(missing_ok=True)
+        self.writer = bool(writer)
+        if self.writer:
+            for tmp in self.path.glob(".*.tmp"):  # leftovers of a save that was killed
+                tmp.unlink(missing_ok=True)
 
     # -- files
     def checkpoints(self) -> list[Path]:
         """Checkpoint files, newest (highest step) first."""
-        files = [p for p in self.path.iterdir() if _CKPT_RE.match(p.name)]
-        return sorted(files, key=lambda p: int(_CKPT_RE.match(p.name).group(1)), reverse=True)
+        files = [p for p in self.path.iterdir() if CKPT_RE.match(p.name)]
+        return sorted(files, key=lambda p: int(CKPT_RE.match(p.name).group(1)), reverse=True)
 
     @property
     def metrics_path(self) -> Path:
@@ -200,6 +184,8 @@ class RunDir:
         """Write ``ckpt-<step>.pt`` atomically with everything needed to resume, keep the last N."""
         if not isinstance(step, int) or step < 0:
             raise ValueError(f"step must be a non-negative int, got {step!r}")
+        if not self.writer:
+            raise RuntimeError("this RunDir was opened with writer=False (a DDP rank other than 0)")
         payload = {
             "format": FORMAT,
             "step": step,
@@ -274,7 +260,7 @@ class RunDir:
             if set(theirs) != set(ours):
                 raise ValueError(f"{ckpt} holds {kind} {sorted(theirs)} but this run has {sorted(ours)}")
         for name, model in self.models.items():
-            _check_state_dict(name, model, payload["models"][name])
+            check_state_dict(name, model, payload["models"][name])
         for name, model in self.models.items():
             model.load_state_dict(payload["models"][name])
         for name, opt in self.optimizers.items():
@@ -315,6 +301,8 @@ class RunDir:
     # -- metrics
     def log(self, step: int, **metrics: Any) -> None:
         """Append one row (step + metrics) to ``metrics.jsonl``."""
+        if not self.writer:
+            raise RuntimeError("this RunDir was opened with writer=False (a DDP rank other than 0)")
         row = {"step": int(step)}
         for k, v in metrics.items():
             row[k] = float(v.detach()) if torch.is_tensor(v) else (
@@ -341,6 +329,8 @@ class RunDir:
 
     def _truncate_metrics(self, step: int) -> None:
         """Drop rows logged after ``step`` (work that the restored checkpoint does not contain)."""
+        if not self.writer:
+            return
         rows = self._read_metrics()
         kept = [r for r in rows if r.get("step", 0) <= step]
         if len(kept) != len(rows) or (self.metrics_path.exists() and not
@@ -349,104 +339,32 @@ class RunDir:
             atomic_write(self.metrics_path, lambda f: f.write(data))
 
 
-# ----------------------------------------------------------------------------- releases
-def _flat_state(models: Mapping[str, nn.Module]) -> dict[str, torch.Tensor]:
-    out = {}
-    for name, m in models.items():
-        if "." in name:
-            raise ValueError(f"model names must not contain '.', got {name!r}")
-        for k, v in m.state_dict().items():
-            out[f"{name}.{k}"] = v.detach().cpu().contiguous().clone()
-    return out
+def checkpoint_step(path: str | os.PathLike) -> int:
+    """The step of a checkpoint file name ``ckpt-<step>.pt``; ValueError for any other name."""
+    m = CKPT_RE.match(Path(path).name)
+    if not m:
+        raise ValueError(f"{path} is not a checkpoint file (ckpt-<9 digits>.pt)")
+    return int(m.group(1))
 
 
-def save_release(models: Mapping[str, nn.Module], name: str, *, command: str, train_seconds: float,
-                 metrics: Mapping, config: Mapping, directory: str | os.PathLike = CHECKPOINT_DIR,
-                 notes: str = "") -> Path:
-    """Write ``<name>.safetensors`` and its manifest ``<name>.json`` (both atomically).
+def read_checkpoint(path: str | os.PathLike) -> dict:
+    """The payload of one checkpoint file (``weights_only=True``: nothing in it is executed)."""
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise ValueError(f"{path} is not a format-{FORMAT} checkpoint")
+    return payload
 
-    The manifest records the sha256 of the weights, the command that produced them, the training
-    time, the metrics they reach, the config, and the torch version.
+
+def load_models(path: str | os.PathLike, models: Mapping[str, nn.Module]) -> dict:
+    """Load just the named models from a checkpoint file (optimisers etc. are ignored).
+
+    Returns the payload's ``{"step", "phase", "extra"}``; raises ValueError naming a missing model
+    or a mismatching tensor.
     """
-    from safetensors.torch import save as st_save
-
-    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
-        raise ValueError(f"release name must be letters, digits, '_', '-', '.', got {name!r}")
-    directory = Path(directory)
-    weights = directory / f"{name}.safetensors"
-    blob = st_save(_flat_state(models), metadata={"name": name})
-    atomic_write(weights, lambda f: f.write(blob))
-    manifest = {
-        "name": name,
-        "file": weights.name,
-        "sha256": sha256(weights),
-        "bytes": weights.stat().st_size,
-        "models": sorted(models),
-        "command": command,
-        "train_seconds": round(float(train_seconds), 1),
-        "metrics": _jsonable(dict(metrics)),
-        "config": _jsonable(dict(config)),
-        "torch": torch.__version__,
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "notes": notes,
-    }
-    text = json.dumps(manifest, indent=2, sort_keys=False).encode()
-    atomic_write(directory / f"{name}.json", lambda f: f.write(text))
-    return weights
-
-
-def read_manifest(name: str, directory: str | os.PathLike = CHECKPOINT_DIR) -> dict:
-    """The JSON manifest of a release."""
-    path = Path(directory) / f"{name}.json"
-    if not path.exists():
-        raise FileNotFoundError(f"no release {name!r}: {path} does not exist")
-    return json.loads(path.read_text())
-
-
-def load_release(name: str, models: Mapping[str, nn.Module],
-                 directory: str | os.PathLike = CHECKPOINT_DIR) -> dict:
-    """Load a release into ``models`` after checking its sha256; return its manifest.
-
-    Raises ValueError if the file's hash differs from the manifest or the weights do not fit
-    the models (naming the mismatching entries).
-    """
-    from safetensors.torch import load_file
-
-    manifest = read_manifest(name, directory)
-    weights = Path(directory) / manifest["file"]
-    if not weights.exists():
-        raise FileNotFoundError(f"release {name!r}: weights file {weights} is missing")
-    digest = sha256(weights)
-    if digest != manifest["sha256"]:
-        raise ValueError(f"release {name!r}: sha256 of {weights.name} is {digest[:12]}…, "
-                         f"the manifest says {manifest['sha256'][:12]}… (file changed or damaged)")
-    flat = load_file(str(weights))
-    if set(models) != set(manifest["models"]):
-        raise ValueError(f"release {name!r} holds models {manifest['models']}, asked for {sorted(models)}")
-    for mname, model in models.items():
-        prefix = mname + "."
-        sd = {k[len(prefix):]: v for k, v in flat.items() if k.startswith(prefix)}
-        _check_state_dict(mname, model, sd)
-        model.load_state_dict(sd)
-    return manifest
-
-
-def releases_table(directory: str | os.PathLike = CHECKPOINT_DIR) -> str:
-    """A Markdown table of every release manifest in ``directory`` (for checkpoints/README.md)."""
-    rows = ["| release | size | sha256 | training | command | headline metrics |",
-            "|---|---|---|---|---|---|"]
-    for path in sorted(Path(directory).glob("*.json")):
-        m = json.loads(path.read_text())
-        if "sha256" not in m:
-            continue
-        flat = {k: v for k, v in m.get("metrics", {}).items() if isinstance(v, (int, float))
-                and not k.startswith(("meanfill_", "telea_", "eval_", "final_", "cpu_"))
-                and not k.endswith("_real")}  # the model's own numbers, not its yardsticks
-        head = ", ".join(f"{k} {v:.3g}" for k, v in list(flat.items())[:6])
-        rows.append(f"| `{m['name']}` | {m['bytes'] / 1e6:.1f} MB | `{m['sha256'][:12]}…` | "
-                    f"{m['train_seconds'] / 60:.1f} min | `{m['command']}` | {head} |")
-    return "\n".join(rows)
-
-
-if __name__ == "__main__":
-    print(releases_table())
+    payload = read_checkpoint(path)
+    for name, model in models.items():
+        if name not in payload["models"]:
+            raise ValueError(f"{path} holds models {sorted(payload['models'])}, not {name!r}")
+        check_state_dict(name, model, payload["models"][name])
+        model.load_state_dict(payload["models"][name])
+    return {"step": int(payload["step"]), "phase": payload["phase"], "extra": json.loads(payload["extra"])}

@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from helpers.data import to_uint8
+from helpers.core.images import to_uint8
 
 
 # ---------------------------------------------------------------------------------------------
@@ -88,7 +88,7 @@ def image_grid(images, nrow: int = 8, padding: int = 2, pad_value: int = 255,
     return grid
 
 
-def _clean(ax, title=None):
+def clean_axes(ax, title=None):
     ax.set_xticks([])
     ax.set_yticks([])
     for s in ax.spines.values():
@@ -108,11 +108,11 @@ def show_grid(images, nrow: int = 8, title: str | None = None, ax=None, figsize=
         figsize = figsize or (w * zoom / 100, h * zoom / 100 + (0.35 if title else 0))
         fig, ax = plt.subplots(figsize=figsize)
         ax.imshow(grid, interpolation="nearest" if zoom >= 1 else "antialiased")
-        _clean(ax, title)
+        clean_axes(ax, title)
         fig.tight_layout(pad=0.2)
         return ax
     ax.imshow(grid, interpolation="nearest")
-    return _clean(ax, title)
+    return clean_axes(ax, title)
 
 
 def show_images(images, titles=None, ncols: int | None = None, size: float = 2.2, suptitle=None,
@@ -129,42 +129,13 @@ def show_images(images, titles=None, ncols: int | None = None, size: float = 2.2
     for k, ax in enumerate(axes.flat):
         if k < n:
             ax.imshow(a[k])
-            _clean(ax, titles[k] if titles is not None else None)
+            clean_axes(ax, titles[k] if titles is not None else None)
         else:
             ax.axis("off")
     if suptitle:
         fig.suptitle(suptitle)
     fig.tight_layout()
     return fig
-
-
-def show_landmarks(image, lm, ax=None, title: str | None = None, colors=None, labels=None,
-                   figsize=(4, 4), **draw_kw):
-    """Show an image with one or several landmark sets drawn over it; returns the axes.
-
-    ``lm`` is (68, 2) or a list / (K, 68, 2) of sets (e.g. truth and prediction), drawn in
-    ``colors`` (default: per-group colours for one set, lime/red/cyan/... for several) with a
-    legend when ``labels`` are given. Keyword arguments go to :func:`helpers.landmarks.draw`.
-    """
-    from helpers.landmarks import draw
-
-    img = as_uint8_images(image)[0]
-    sets = lm if isinstance(lm, (list, tuple)) else [lm]
-    sets = [s.detach().cpu().numpy() if torch.is_tensor(s) else np.asarray(s) for s in sets]
-    if len(sets) == 1 and sets[0].ndim == 3:
-        sets = list(sets[0])
-    if colors is None:
-        colors = [None] if len(sets) == 1 else ["lime", "red", "cyan", "yellow", "magenta"]
-    if ax is None:
-        _, ax = plt.subplots(figsize=figsize)
-    ax.imshow(img)
-    for k, s in enumerate(sets):
-        draw(ax, s, color=colors[k % len(colors)], label=labels[k] if labels else None, **draw_kw)
-    ax.set_xlim(-0.5, img.shape[1] - 0.5)
-    ax.set_ylim(img.shape[0] - 0.5, -0.5)
-    if labels:
-        ax.legend(loc="lower right", fontsize=7, framealpha=0.6, markerscale=2)
-    return _clean(ax, title)
 
 
 def animate(frames, fps: float = 10, titles=None, figsize=None, value_range=(-1.0, 1.0)):
@@ -185,7 +156,7 @@ def animate(frames, fps: float = 10, titles=None, figsize=None, value_range=(-1.
     figsize = figsize or (min(6, max(2.5, w / 64)), min(6, max(2.5, w / 64)) * h / w + (0.3 if titles else 0))
     fig, ax = plt.subplots(figsize=figsize)
     im = ax.imshow(a[0])
-    _clean(ax, titles[0] if titles is not None else None)
+    clean_axes(ax, titles[0] if titles is not None else None)
     fig.tight_layout()
 
     def update(k):

@@ -20,7 +20,7 @@ import torch
 PROFILES = ("quick", "demo", "full")
 PROFILE_ENV = "FACES_PROFILE"
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 DATA_DIR = Path(os.environ.get("FACES_DATA_DIR", REPO_ROOT / "data"))
 CHECKPOINT_DIR = REPO_ROOT / "checkpoints"
 RUNS_DIR = Path(os.environ.get("FACES_RUNS_DIR", REPO_ROOT / "runs"))
@@ -33,6 +33,14 @@ def profile(override: str | None = None) -> str:
     if name not in PROFILES:
         raise ValueError(f"profile must be one of {PROFILES}, got {name!r} (from ${PROFILE_ENV})")
     return name
+
+
+def per_profile(quick, demo, full, name: str | None = None):
+    """The value for the active profile: ``per_profile(10, 100, 1000)`` -> 10 under ``quick``.
+
+    The one way notebooks and configs write values that differ per profile.
+    """
+    return {"quick": quick, "demo": demo, "full": full}[profile(name)]
 
 
 def device(prefer: str | None = None) -> torch.device:

@@ -11,6 +11,7 @@ Seed 002 states its boxes for 256x256 images; for other sizes every number is mu
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -250,12 +251,63 @@ def half_face_mask(landmarks, size, top: int = 29, margin: float = 0.08) -> torc
 def face_mask_shape(landmarks, size, style: str = "surgical") -> torch.Tensor:
     """(1, H, W) mask of a face mask (``"surgical"`` or ``"cloth"``) placed from the landmarks.
 
-    The shape is ``helpers.synthfaces.face_mask_polygon(landmarks, style)`` (the same one SynthFaces
+    The shape is ``face_mask_polygon(landmarks, style)`` (the same one SynthFaces
     draws), rasterised with :func:`polygon_mask`; (N, 68, 2) gives (N, 1, H, W).
     """
-    from helpers.synthfaces import face_mask_polygon  # lazy: synthfaces imports the core, not vice versa
-
     lm = _as_landmarks(landmarks)
     if lm.ndim == 3:
         return torch.stack([face_mask_shape(one, size, style) for one in lm])
     return polygon_mask(face_mask_polygon(lm.astype(np.float32), style), size)
+
+
+# ----------------------------------------------------------------------------- face-mask outline
+@lru_cache(maxsize=64)
+def _cr(n: int, k: int, closed: bool) -> np.ndarray:
+    """Catmull-Rom sampling matrix: (m, n) so that ``M @ pts`` is a smooth curve through pts."""
+    t = np.arange(k) / k
+    w = 0.5 * np.stack([-t ** 3 + 2 * t ** 2 - t, 3 * t ** 3 - 5 * t ** 2 + 2,
+                        -3 * t ** 3 + 4 * t ** 2 + t, t ** 3 - t ** 2], 1)
+    segs = n if closed else n - 1
+    M = np.zeros((segs * k + (0 if closed else 1), n))
+    for i in range(segs):
+        idx = [i - 1, i, i + 1, i + 2]
+        idx = [j % n for j in idx] if closed else [min(max(j, 0), n - 1) for j in idx]
+        for c in range(4):
+            M[i * k:(i + 1) * k, idx[c]] += w[:, c]
+    if not closed:
+        M[-1, n - 1] = 1.0
+    return M
+
+
+def smooth(pts, k=4, closed=False):
+    """A Catmull-Rom curve through ``pts`` with ``k`` samples per segment."""
+    return _cr(len(pts), k, closed) @ pts
+
+
+def face_mask_polygon(landmarks, style: str = "surgical") -> np.ndarray:
+    """Outline (K, 2) float32 of a face mask over nose-to-chin, placed from 68 landmarks (px)."""
+    lm = np.asarray(landmarks, dtype=np.float64)
+    if lm.shape != (68, 2) or not np.all(np.isfinite(lm)):
+        raise ValueError(f"landmarks must be a finite (68, 2) array, got shape {lm.shape}")
+    if style not in ("surgical", "cloth"):
+        raise ValueError(f"style must be 'surgical' or 'cloth', got {style!r}")
+    r = lm[16] - lm[0]
+    d = np.linalg.norm(lm[45] - lm[36])  # outer eye corners: about 1.15 face units
+    r = r / (np.linalg.norm(r) + 1e-9)
+    R, U = r * d, np.array([r[1], -r[0]]) * d
+    c = lm[27:36].mean(0)
+    out = lambda j, k=0.04: lm[j] + (lm[j] - c) / (np.linalg.norm(lm[j] - c) + 1e-9) * k * d
+    top_y = lm[28] * 0.35 + lm[29] * 0.65
+    if style == "surgical":
+        pts = [out(1, 0.03) - U * 0.08, (lm[1] + top_y) / 2 + U * 0.02, top_y + U * 0.05,
+               (lm[15] + top_y) / 2 + U * 0.02, out(15, 0.03) - U * 0.08]
+        pts += [out(j, 0.04) for j in (13, 12, 11)]
+        pts += [lm[9] - U * 0.1 + R * 0.05, lm[8] - U * 0.11, lm[7] - U * 0.1 - R * 0.05]
+        pts += [out(j, 0.04) for j in (5, 4, 3)]
+        return smooth(np.array(pts), 3, True).astype(np.float32)
+    pts = [out(2, 0.03) - U * 0.05, (lm[1] + lm[28]) / 2 + U * 0.0, lm[28] + U * 0.02,
+           (lm[15] + lm[28]) / 2 + U * 0.0, out(14, 0.03) - U * 0.05]
+    pts += [out(j, 0.05) for j in (12, 11)]
+    pts += [lm[9] - U * 0.15 + R * 0.06, lm[8] - U * 0.18, lm[7] - U * 0.15 - R * 0.06]
+    pts += [out(j, 0.05) for j in (5, 4)]
+    return smooth(np.array(pts), 4, True).astype(np.float32)

@@ -1,4 +1,4 @@
-"""The 68-point iBUG landmark scheme: named index groups, distances, normalisation, drawing.
+"""The 68-point iBUG landmark scheme: named index groups, distances, normalisation, drawing, NME.
 
 Landmarks are pixel coordinates (x, y), 0-based iBUG indexing, with integer values at pixel
 centres (the convention of dlib, FAN and OpenCV drawing). Every function here works on a numpy
@@ -7,8 +7,13 @@ array (68, 2) and on torch tensors (..., 68, 2) (batches; differentiable, so los
 """
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import torch
+import matplotlib.pyplot as plt
+from matplotlib.colors import to_rgb
+
+from helpers.core.viz import as_uint8_images, clean_axes
 
 JAW = tuple(range(0, 17))
 RIGHT_BROW = tuple(range(17, 22))
@@ -238,7 +243,6 @@ def draw(ax, lm, color=None, size: float = 8.0, lines: bool = True, numbers: boo
 
 def _rgb(color) -> tuple[int, int, int]:
     if isinstance(color, str):
-        from matplotlib.colors import to_rgb
         return tuple(int(round(255 * c)) for c in to_rgb(color))
     if len(color) != 3:
         raise ValueError(f"color must be a name or (r, g, b) 0..255, got {color!r}")
@@ -251,8 +255,6 @@ def draw_on_image(image, lm, color=(0, 255, 0), radius: float | None = None, lin
 
     ``radius`` defaults to 1/128 of the image width (at least half a pixel).
     """
-    import cv2
-
     img = np.asarray(image)
     if img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] != 3:
         raise ValueError(f"image must be uint8 (H, W, 3), got {img.dtype} {img.shape}")
@@ -270,3 +272,30 @@ def draw_on_image(image, lm, color=(0, 255, 0), radius: float | None = None, lin
         if np.isfinite(x) and np.isfinite(y):
             cv2.circle(img, tuple(fixed(np.array([x, y]))), int(round(r * 16)), col, -1, cv2.LINE_AA, shift=4)
     return img
+
+
+def show_landmarks(image, lm, ax=None, title: str | None = None, colors=None, labels=None,
+                   figsize=(4, 4), **draw_kw):
+    """Show an image with one or several landmark sets drawn over it; returns the axes.
+
+    ``lm`` is (68, 2) or a list / (K, 68, 2) of sets (e.g. truth and prediction), drawn in
+    ``colors`` (default: per-group colours for one set, lime/red/cyan/... for several) with a
+    legend when ``labels`` are given. Keyword arguments go to :func:`draw`.
+    """
+    img = as_uint8_images(image)[0]
+    sets = lm if isinstance(lm, (list, tuple)) else [lm]
+    sets = [s.detach().cpu().numpy() if torch.is_tensor(s) else np.asarray(s) for s in sets]
+    if len(sets) == 1 and sets[0].ndim == 3:
+        sets = list(sets[0])
+    if colors is None:
+        colors = [None] if len(sets) == 1 else ["lime", "red", "cyan", "yellow", "magenta"]
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize)
+    ax.imshow(img)
+    for k, s in enumerate(sets):
+        draw(ax, s, color=colors[k % len(colors)], label=labels[k] if labels else None, **draw_kw)
+    ax.set_xlim(-0.5, img.shape[1] - 0.5)
+    ax.set_ylim(img.shape[0] - 0.5, -0.5)
+    if labels:
+        ax.legend(loc="lower right", fontsize=7, framealpha=0.6, markerscale=2)
+    return clean_axes(ax, title)

@@ -28,8 +28,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 import torch
+from torchmetrics.functional.image import structural_similarity_index_measure
+
+from helpers.core.images import to_uint8
 
 __all__ = [
     "check_pair", "hole_l1", "hole_mse", "hole_psnr", "hole_ssim", "FeatureMatch", "feature_match",
@@ -108,12 +112,10 @@ def hole_ssim(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> t
     (Gaussian 11x11 window, sigma 1.5, data range 1, ``return_full_image=True``); it is averaged
     over the 3 channels and then over the pixels where ``mask == 1``.
     """
-    from torchmetrics.functional.image import structural_similarity_index_measure as ssim
-
     check_pair(pred, target, mask)
     if min(pred.shape[-2:]) < 11:
         raise ValueError(f"hole_ssim needs images of at least 11x11 pixels, got {tuple(pred.shape[-2:])}")
-    _, smap = ssim(_unit(pred), _unit(target), data_range=1.0, return_full_image=True, reduction="none")
+    _, smap = structural_similarity_index_measure(_unit(pred), _unit(target), data_range=1.0, return_full_image=True, reduction="none")
     return _hole_mean(smap, mask)
 
 
@@ -129,8 +131,6 @@ WORST_DISTANCE = {"orb": 256.0, "akaze": 486.0, "sift": 512.0 * math.sqrt(2.0)}
 
 def available_feature_methods() -> tuple[str, ...]:
     """Feature methods this OpenCV build offers (SIFT is in the main module since OpenCV 4.4)."""
-    import cv2
-
     out = ["orb"]
     if hasattr(cv2, "SIFT_create"):
         out.append("sift")
@@ -151,8 +151,6 @@ class FeatureMatch:
 
 
 def _detector(method: str):
-    import cv2
-
     if method == "orb":
         # small edgeThreshold/patchSize would change the descriptor; keep OpenCV defaults (31)
         return cv2.ORB_create(nfeatures=500), cv2.NORM_HAMMING
@@ -169,10 +167,6 @@ def _detector(method: str):
 
 def _grey(image) -> np.ndarray:
     """One image, CHW tensor in [-1,1] or HWC uint8 RGB -> HW uint8 grey."""
-    import cv2
-
-    from .data import to_uint8
-
     if torch.is_tensor(image):
         if image.ndim != 3 or image.shape[0] != 3:
             raise ValueError(f"expected a CHW RGB tensor, got shape {tuple(image.shape)}")
@@ -184,8 +178,6 @@ def _grey(image) -> np.ndarray:
 
 
 def _region(mask, shape, margin: int) -> np.ndarray | None:
-    import cv2
-
     if mask is None:
         return None
     m = mask.detach().cpu().numpy() if torch.is_tensor(mask) else np.asarray(mask)
@@ -224,8 +216,6 @@ def feature_match(a, b, mask=None, method: str = "orb", *, size: int | None = 25
     cross-checked match -> ``WORST_DISTANCE[method]`` (``"one-empty"``, the features are gone).
     Identical images give distance 0 exactly.
     """
-    import cv2
-
     det, norm = _detector(method)
     ga, gb = _grey(a), _grey(b)
     if ga.shape != gb.shape:

@@ -23,7 +23,8 @@ from torch import nn
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
-LOSSES = ("nonsaturating", "minimax")
+from helpers.core.losses import LOSSES, d_loss, g_loss, r1_penalty
+
 
 
 # ----------------------------------------------------------------------------- data
@@ -95,39 +96,6 @@ class ToyD(nn.Module):
         if x.ndim != 2 or x.shape[1] != 2:
             raise ValueError(f"ToyD expects points of shape (N, 2), got {tuple(x.shape)}")
         return self.net(x).squeeze(1)
-
-
-# ----------------------------------------------------------------------------- losses
-def d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
-    """Discriminator loss = -(E[log D(x)] + E[log(1 - D(G(z)))]) (seed 003 Eq. 3.1, D maximises)."""
-    return (F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
-            + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)))
-
-
-def g_loss(fake_logits: torch.Tensor, kind: str = "nonsaturating") -> torch.Tensor:
-    """Generator loss on D's logits for fakes.
-
-    - ``"minimax"``: minimise E[log(1 - D(G(z)))], the G side of Eq. 3.1 as written.
-      With D = sigmoid(l): log(1 - D) = -softplus(l), so d/dl = -D: it *vanishes* when D rejects
-      the fakes confidently (D(G(z)) -> 0), i.e. exactly early in training.
-    - ``"nonsaturating"``: minimise -E[log D(G(z))] = softplus(-l), d/dl = -(1 - D): close to -1
-      when D(G(z)) -> 0, so a losing generator still gets a strong signal (Goodfellow et al. 2014).
-    """
-    if kind == "minimax":
-        return -F.softplus(fake_logits).mean()
-    if kind == "nonsaturating":
-        return F.softplus(-fake_logits).mean()
-    raise ValueError(f"loss must be one of {LOSSES}, got {kind!r}")
-
-
-def r1_penalty(real_logits: torch.Tensor, real: torch.Tensor, gamma: float) -> torch.Tensor:
-    """R1 regulariser (Mescheder et al. 2018): gamma/2 * E ||grad_x logit(x)||^2 on real data.
-
-    It makes D flat on the data, which damps the oscillation that lets a vanilla GAN hop from
-    mode to mode; it does not change what D and G are trying to do.
-    """
-    (grad,) = torch.autograd.grad(real_logits.sum(), real, create_graph=True)
-    return 0.5 * gamma * grad.pow(2).sum(1).mean()
 
 
 def g_grad_vs_d(d: np.ndarray | float) -> dict[str, np.ndarray]:

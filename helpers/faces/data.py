@@ -1,60 +1,25 @@
-"""The one on-disk face format, its Dataset and writer, and image conversions.
+"""The one on-disk face format: its reader (``FaceFolder``), writer (``FaceWriter``) and splits.
 
-Conventions (ARCHITECTURE.md): images in memory are float tensors in [-1, 1], NCHW, RGB;
-on disk and for OpenCV/PIL they are uint8 HWC RGB. The two conversions below are the only
-place where that mapping is written.
+root/manifest.csv + image files (PNG/JPEG) referenced by the ``file`` column (relative to root).
+Optional columns: subject, expression, smiling, split, source, x0,y0..x67,y67, AU01..AU45,
+yaw,pitch,roll, unmasked (file of the same face without occlusion), mask (file, 0/255 PNG).
+Extra columns are allowed and kept. Image conversions live in :mod:`helpers.core.images`
+(re-exported here because readers of this format use them all the time).
 """
 from __future__ import annotations
-
-import numpy as np
-import torch
-
-
-def to_tensor(image: np.ndarray) -> torch.Tensor:
-    """uint8 HWC RGB (or HW grey) array -> float CHW tensor in [-1, 1]."""
-    arr = np.asarray(image)
-    if arr.dtype != np.uint8:
-        raise ValueError(f"to_tensor expects a uint8 image, got dtype {arr.dtype}")
-    if arr.ndim == 2:
-        arr = np.repeat(arr[:, :, None], 3, axis=2)
-    if arr.ndim != 3 or arr.shape[2] not in (1, 3, 4):
-        raise ValueError(f"to_tensor expects HxWx3 (or HxW) uint8, got shape {arr.shape}")
-    if arr.shape[2] == 1:
-        arr = np.repeat(arr, 3, axis=2)
-    if arr.shape[2] == 4:
-        arr = arr[:, :, :3]
-    t = torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1).float()
-    return t.div_(127.5).sub_(1.0)
-
-
-def to_uint8(tensor: torch.Tensor) -> np.ndarray:
-    """float tensor in [-1, 1], CHW (or NCHW) -> uint8 HWC (or NHWC) RGB array."""
-    if not torch.is_tensor(tensor):
-        raise ValueError(f"to_uint8 expects a torch.Tensor, got {type(tensor).__name__}")
-    if tensor.ndim not in (3, 4) or tensor.shape[-3] not in (1, 3):
-        raise ValueError(f"to_uint8 expects CHW or NCHW with 1 or 3 channels, got {tuple(tensor.shape)}")
-    t = tensor.detach().float().cpu().clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8)
-    if t.shape[-3] == 1:
-        t = t.expand(*t.shape[:-3], 3, *t.shape[-2:])
-    return t.movedim(-3, -1).numpy()
-
-
-# ---------------------------------------------------------------------------------------------
-# The on-disk face format
-# ---------------------------------------------------------------------------------------------
-# root/manifest.csv + image files (PNG/JPEG) referenced by the ``file`` column (relative to root).
-# Optional columns: subject, expression, smiling, split, source, x0,y0..x67,y67, AU01..AU45,
-# yaw,pitch,roll, unmasked (file of the same face without occlusion), mask (file, 0/255 PNG).
-# Extra columns are allowed and kept.
 
 import io
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import torch
 from PIL import Image
 
-from .files import atomic_write_bytes  # noqa: F401  (re-exported: data scripts use it from here too)
+from helpers.core.files import atomic_write_bytes  # noqa: F401  (re-exported: data scripts use it from here too)
+from helpers.core.images import to_tensor, to_uint8  # noqa: F401  (re-exported)
+from helpers.faces.landmarks import scale_landmarks
 
 MANIFEST = "manifest.csv"
 AUS = (1, 2, 4, 5, 6, 7, 9, 10, 12, 14, 15, 17, 20, 23, 25, 26, 45)  # == helpers.synthfaces.AUS
@@ -422,7 +387,7 @@ class FaceFolder(torch.utils.data.Dataset):
     FaceFolder and SynthFacesDataset are interchangeable.
 
     ``size`` (int or (H, W)) resizes with Lanczos (anti-aliased); landmarks are scaled with the
-    pixel-centre convention of :func:`helpers.landmarks.scale_landmarks`.
+    pixel-centre convention of :func:`helpers.faces.landmarks.scale_landmarks`.
 
     Missing or corrupt images are never a crash and never silent: they are found at construction
     (``verify=True``), listed in ``self.skipped`` (dicts with ``file`` and ``reason``) and in one
@@ -531,8 +496,6 @@ class FaceFolder(torch.utils.data.Dataset):
         img, (h0, w0) = self._load(self.files[i])
         lm = self._lm[i].copy()
         if self.size is not None and (h0, w0) != self.size:
-            from helpers.landmarks import scale_landmarks
-
             lm = scale_landmarks(lm, (h0, w0), self.size).astype(np.float32)
         out = {
             "image": to_tensor(img),

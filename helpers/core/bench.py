@@ -1,0 +1,108 @@
+"""Speed measurement shared by every method's ``bench``: the machine's matmul limit, FLOPs, timings.
+
+A training step's speed means little alone; the course reports it as a share of what this machine
+can do at best: the dense matmul rate (n x n @ n x n, best of several) in fp32 and in bf16 (on
+CPUs with AVX512-BF16/AMX and on GPUs bf16 runs on other units, so it has its own limit). FLOPs
+per step are counted by ``torch.utils.flop_counter`` (matmuls and convolutions, forward and
+backward, as executed). The CPU may be shared: every timing is repeated, best and median reported.
+"""
+from __future__ import annotations
+
+import platform
+import statistics
+import time
+from typing import Callable, Mapping
+
+import torch
+
+__all__ = ["matmul_rate", "count_flops", "time_fn", "measure", "cpu_flags", "machine", "table"]
+
+
+def _sync(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def matmul_rate(dtype: torch.dtype = torch.float32, n: int = 2048, repeats: int = 5,
+                device: str = "cpu") -> dict:
+    """Best and median dense GFLOP/s of ``n x n`` matmuls in ``dtype`` on ``device``."""
+    a = torch.randn(n, n, device=device).to(dtype)
+    b = torch.randn(n, n, device=device).to(dtype)
+    a @ b
+    _sync(device)
+    rates = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        for _ in range(3):
+            a @ b
+        _sync(device)
+        rates.append(3 * 2 * n ** 3 / (time.perf_counter() - t) / 1e9)
+    return {"best": max(rates), "median": statistics.median(rates), "dtype": str(dtype).replace("torch.", "")}
+
+
+def count_flops(fn: Callable[[], object]) -> int:
+    """FLOPs that one call of ``fn`` executes (matmul/conv forward and backward)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as fc:
+        fn()
+    return int(fc.get_total_flops())
+
+
+def time_fn(fn: Callable[[], object], iters: int = 3, repeats: int = 3, device: str = "cpu") -> dict:
+    """Seconds per call of ``fn`` (after one warm-up call): best and median of ``repeats``."""
+    fn()
+    _sync(device)
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        for _ in range(iters):
+            fn()
+        _sync(device)
+        times.append((time.perf_counter() - t) / iters)
+    return {"sec_best": min(times), "sec_median": statistics.median(times)}
+
+
+def measure(steps: Mapping[str, Callable[[], object]], rate_gflops: float, iters: int = 3,
+            repeats: int = 3, device: str = "cpu") -> dict:
+    """For each named step: FLOPs, seconds, steps/s and the share of ``rate_gflops`` (best/median)."""
+    out = {}
+    for name, fn in steps.items():
+        t = time_fn(fn, iters, repeats, device)
+        flops = count_flops(fn)
+        out[name] = {"gflop": flops / 1e9, **t,
+                     "steps_per_s_best": 1 / t["sec_best"], "steps_per_s_median": 1 / t["sec_median"],
+                     "gflops_best": flops / t["sec_best"] / 1e9,
+                     "share_best": flops / t["sec_best"] / 1e9 / rate_gflops,
+                     "share_median": flops / t["sec_median"] / 1e9 / rate_gflops}
+    return out
+
+
+def cpu_flags(names=("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")) -> dict:
+    """Which of ``names`` this CPU reports in /proc/cpuinfo (empty where there is none)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    return {n: n in flags for n in names}
+    except OSError:
+        pass
+    return {}
+
+
+def machine() -> dict:
+    """Torch version, threads, processor and CPU flags: the header of every benchmark report."""
+    return {"torch": torch.__version__, "threads": torch.get_num_threads(),
+            "processor": platform.processor() or platform.machine(), "cpu_flags": cpu_flags(),
+            "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
+
+
+def table(results: Mapping[str, Mapping], rates: Mapping[str, float]) -> str:
+    """A plain-text table of :func:`measure` results; ``rates`` names the limit of each row group."""
+    lines = [f"{'step':42s} {'GFLOP':>8s} {'steps/s':>9s} {'median':>8s} {'GFLOP/s':>8s} {'share':>7s} {'median':>7s}"]
+    for name, r in results.items():
+        lines.append(f"{name:42s} {r['gflop']:8.2f} {r['steps_per_s_best']:9.3f} {r['steps_per_s_median']:8.3f} "
+                     f"{r['gflops_best']:8.1f} {r['share_best']:7.1%} {r['share_median']:7.1%}")
+    lines.append("limits: " + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in rates.items()))
+    return "\n".join(lines)

@@ -1,0 +1,131 @@
+"""One command line for every method: ``python -m helpers.<method> train | evaluate | release | bench``.
+
+Same flags everywhere::
+
+    python -m helpers.glcic train --profile demo --set holes=mouth --release glcic_mouth64
+    python -m helpers.glcic train --profile full --data data/glcic256 --run-dir runs/x --budget-minutes 600
+    python -m helpers.glcic train --profile demo --set lr=5e-4 --dry-run       # print the config, stop
+    python -m helpers.glcic release glcic_mouth64 --run-dir runs/x --profile demo --set holes=mouth
+    python -m helpers.glcic evaluate glcic_mouth64                            # re-measure a release
+    python -m helpers.glcic bench --profiles quick demo --json bench.json
+    torchrun --nproc_per_node=4 -m helpers.glcic train --profile full ...     # DDP on 4 GPUs
+
+``--set key=value`` (JSON values) overrides any config field; unknown keys and wrong types are
+refused. ``--data``, ``--threads`` and ``--device`` are shortcuts for the fields of those names.
+A method plugs in through :class:`helpers.core.loop.Method` plus two hooks, ``release(result,
+name, command) -> path`` and ``evaluate_release(name) -> dict``; its ``__main__`` passes its
+``bench(profiles, repeats) -> dict`` function.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+
+from helpers.core import runtime
+from helpers.core.config import parse_set
+from helpers.core.loop import distributed_env, train
+
+__all__ = ["main", "make_config", "command_line"]
+
+
+def command_line(module: str, argv: list[str]) -> str:
+    """The command as a user would type it (recorded in release manifests)."""
+    return f"python -m {module} " + " ".join(shlex.quote(a) for a in argv)
+
+
+def make_config(method, args: argparse.Namespace):
+    """The config from ``--profile``, the shortcuts and ``--set`` (validated)."""
+    over = parse_set(args.set)
+    for key in ("data", "threads", "device"):
+        value = getattr(args, key, None)
+        if value is not None:
+            over[key] = value
+    return method.config_class.for_profile(args.profile, **over)
+
+
+def _parser(prog: str, description: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=prog, description=description)
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    def config_flags(sp):
+        sp.add_argument("--profile", choices=runtime.PROFILES, default=None,
+                        help="quick | demo | full (default: $FACES_PROFILE, else quick)")
+        sp.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="config overrides, JSON values (e.g. lr=1e-3 holes=mouth)")
+        sp.add_argument("--data", default=None, help="'synthfaces' or a folder in the on-disk face format")
+        sp.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+        sp.add_argument("--device", default=None, help="cpu | cuda | mps (default: the best available)")
+        sp.add_argument("--run-dir", default=None, help="run folder (default runs/<method>-<profile>)")
+
+    t = sub.add_parser("train", help="train (resumes from the run folder's newest checkpoint)")
+    config_flags(t)
+    t.add_argument("--budget-minutes", type=float, default=None, help="stop this call after M minutes")
+    t.add_argument("--max-steps", type=int, default=None, help="stop this call at this (absolute) step")
+    t.add_argument("--release", default=None, metavar="NAME",
+                   help="when the run is finished, write checkpoints/NAME.safetensors + NAME.json")
+    t.add_argument("--dry-run", action="store_true", help="print the resolved config and stop")
+    t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    r = sub.add_parser("release", help="measure a finished run and write it as a release")
+    r.add_argument("name")
+    config_flags(r)
+    e = sub.add_parser("evaluate", help="re-measure a committed release")
+    e.add_argument("name")
+    b = sub.add_parser("bench", help="steps/s and the share of the machine's matmul rate")
+    b.add_argument("--profiles", nargs="*", default=list(runtime.PROFILES))
+    b.add_argument("--repeats", type=int, default=3)
+    b.add_argument("--threads", type=int, default=None)
+    b.add_argument("--json", default=None, help="also write the results to this file")
+    return p
+
+
+def main(method, argv: list[str] | None = None, module: str | None = None, bench=None) -> int:
+    """Run the command line for ``method`` (a :class:`helpers.core.loop.Method` with the hooks)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    module = module or f"helpers.{method.name}"
+    args = _parser(f"python -m {module}", (method.__doc__ or module).strip().splitlines()[0]).parse_args(argv)
+    rank = distributed_env()[0]
+    if args.cmd in ("train", "release"):
+        try:
+            cfg = make_config(method, args)
+        except ValueError as err:
+            raise SystemExit(f"error: {err}") from None
+        run_dir = Path(args.run_dir) if args.run_dir else runtime.RUNS_DIR / f"{method.name}-{cfg.profile}"
+        if args.cmd == "train" and args.dry_run:
+            print(json.dumps(cfg.to_dict(), indent=1))
+            return 0
+        if args.cmd == "train":
+            res = train(method, cfg, run_dir, budget_minutes=args.budget_minutes,
+                        max_steps=args.max_steps, progress=not args.no_progress)
+            if rank == 0:
+                print(f"step {res.step}/{res.total}  stopped_by={res.stopped_by}  "
+                      f"train_seconds={res.train_seconds:.0f}  run={run_dir}")
+            name = args.release
+        else:
+            res = train(method, cfg, run_dir, max_steps=0, progress=False)   # load, train nothing
+            name = args.name
+        if name and rank == 0:
+            if not res.done:
+                print(f"not releasing {name!r}: the run is at step {res.step} of {res.total}; "
+                      "run the same command again to continue")
+                return 1
+            path = method.release(res, name, command_line(module, argv))
+            manifest = json.loads(Path(path).with_suffix(".json").read_text())
+            print(f"released {path}")
+            print(json.dumps({k: manifest["metrics"][k] for k in manifest["headline"]}, indent=1))
+        return 0
+    if args.cmd == "evaluate":
+        print(json.dumps(method.evaluate_release(args.name), indent=1, default=str))
+        return 0
+    if args.cmd == "bench":
+        if args.threads:
+            runtime.num_threads(args.threads)
+        if bench is None:
+            raise SystemExit(f"{module} has no benchmark")
+        res = bench(profiles=args.profiles, repeats=args.repeats)
+        if args.json:
+            Path(args.json).write_text(json.dumps(res, indent=1, default=str))
+        return 0
+    return 2

@@ -1,0 +1,4 @@
+"""``python -m helpers.synthfaces bench | gallery | export``."""
+from helpers.synthfaces import main
+
+main()
