@@ -20,7 +20,7 @@ def one_thread():
 
 @pytest.mark.parametrize("size", [32, 64])
 def test_shapes_and_range(size):
-    G, D = dcgan.build(Config(image_size=size, ngf=8, ndf=8))
+    G, D = dcgan.build(Config(size=size, ngf=8, ndf=8))
     x = G(torch.randn(3, 100))
     assert x.shape == (3, 3, size, size)
     assert x.min() >= -1 and x.max() <= 1  # tanh output
@@ -38,8 +38,10 @@ def test_bad_inputs_raise():
         D(torch.randn(2, 3, 64, 64))
     with pytest.raises(ValueError, match="loss must be"):
         Config(loss="wasserstein")
-    with pytest.raises(ValueError, match="image_size"):
-        Config(image_size=48)
+    with pytest.raises(ValueError, match="size"):
+        Config(size=48)
+    with pytest.raises(ValueError, match="unknown Config field"):
+        Config.quick(image_size=64)
 
 
 def _grad_wrt_logit(logits, kind):
@@ -129,8 +131,7 @@ def test_quality_proxy_separates_noise_from_faces():
     assert bad["nn_rmse"] > 2 * bad["nn_rmse_real"]
 
 
-TINY = dict(image_size=32, ngf=4, ndf=4, nz=8, batch_size=4, steps=6, n_train=8, save_every=2,
-            log_every=1)
+TINY = dict(size=32, ngf=4, ndf=4, nz=8, batch=4, steps=6, n_train=8, save_every=2, log_every=1)
 
 
 def test_resume_equals_uninterrupted(tmp_path):
@@ -138,11 +139,11 @@ def test_resume_equals_uninterrupted(tmp_path):
     first = dcgan.train(cfg, tmp_path / "a", max_steps=3, progress=False)
     assert first.step == 3 and first.stopped_by == "steps"
     resumed = dcgan.train(cfg, tmp_path / "a", progress=False)
-    assert resumed.resumed_from == 3 and resumed.finished
+    assert resumed.resumed_from == 3 and resumed.done
     straight = dcgan.train(cfg, tmp_path / "b", progress=False)
     for name in ("G", "D"):
-        a = getattr(resumed, name).state_dict()
-        b = getattr(straight, name).state_dict()
+        a = resumed.models[name].state_dict()
+        b = straight.models[name].state_dict()
         for k in a:
             assert torch.equal(a[k], b[k]), f"{name}.{k} differs after resume"
     ha, hb = resumed.history, straight.history
@@ -151,12 +152,20 @@ def test_resume_equals_uninterrupted(tmp_path):
 
 
 def test_release_roundtrip(tmp_path):
-    from helpers.checkpoint import save_release
-
     cfg = Config(**TINY)
-    G, D = dcgan.build(cfg)
-    save_release({"G": G, "D": D}, "tiny", command="test", train_seconds=0.0, metrics={},
-                 config=__import__("dataclasses").asdict(cfg), directory=tmp_path)
-    G2, D2, man = dcgan.load_demo("tiny", tmp_path)
-    assert man["config"]["ngf"] == 4
-    assert torch.equal(dcgan.sample(G, 2, seed=1), dcgan.sample(G2, 2, seed=1))
+    res = dcgan.train(cfg, tmp_path / "run", progress=False)
+    dcgan.release(res, "tiny", "python -m helpers.dcgan train ...", eval_n=8, directory=tmp_path)
+    G2, D2, man = dcgan.load_release("tiny", tmp_path)
+    assert man["config"]["ngf"] == 4 and man["metrics"]["steps"] == 6 and man["headline"]
+    assert torch.equal(dcgan.sample(res.models["G"], 2, seed=1), dcgan.sample(G2, 2, seed=1))
+
+
+@pytest.mark.slow
+def test_dcgan64_release_reproduces_its_manifest():
+    """The committed dcgan64 loads (sha256 checked) and its samples measure what the manifest says."""
+    G, _, man = dcgan.load_release("dcgan64")
+    assert man["command"].startswith("python -m helpers.dcgan train --profile demo")
+    got = dcgan.evaluate(G, Config.from_dict(man["config"]), n=man["metrics"]["n"])
+    for k in ("pixel_fd", "pixel_fd_real", "nn_rmse", "nn_rmse_real", "colour_mean_err", "colour_std_err"):
+        assert got[k] == pytest.approx(man["metrics"][k], rel=1e-3, abs=1e-3), k
+    assert got["pixel_fd"] < 5 * got["pixel_fd_real"] + 10, "the samples should be face-like"

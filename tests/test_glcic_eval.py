@@ -1,11 +1,11 @@
-"""helpers.glcic_eval: test sets, baselines, evaluate/compare, curves and the claims table."""
+"""helpers.glcic.evaluate: test sets, baselines, evaluate/compare, curves and the claims table."""
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 import torch.nn.functional as F
 
-from helpers import glcic_eval as E
+from helpers.glcic import evaluate as E
 
 
 def _batch(n=4, size=32, seed=0):
@@ -26,7 +26,7 @@ def test_baselines_keep_known_pixels_and_fill_holes(fn):
     assert torch.equal(out * (1 - m), holed * (1 - m))          # known pixels exactly kept
     assert (out * m).abs().sum() > 0                            # something was filled in
     # on smooth images a baseline beats leaving the hole grey
-    from helpers import metrics
+    from helpers.core import metrics
     assert (metrics.hole_l1(out, x, m) < metrics.hole_l1(holed, x, m)).all()
 
 
@@ -93,17 +93,16 @@ def test_claims_table_verdicts():
 
 
 def test_curve_by_training_resumes_and_checkpoint_curve(tmp_path, monkeypatch):
-    from helpers import glcic, runtime
-    monkeypatch.setattr(runtime, "RUNS_DIR", tmp_path / "runs")      # data cache goes to tmp
-    cfg = glcic.Config.quick(holes="mouth", n_train=16, steps_c=2, steps_d=1, steps_total=6,
-                             sample_every=0, save_every_steps=2, log_every=1, threads=1)
+    from helpers import glcic
+    cfg = glcic.Config.quick(holes="mouth", n_train=16, steps_c=2, steps_d=1, steps=6,
+                             sample_every=0, save_every=2, log_every=1, threads=1)
     threads = torch.get_num_threads()
     ts = E.make_testset("mouth", n=2, size=cfg.size)
     run = tmp_path / "run"
-    curve, hist = E.curve_by_training(cfg, run, 2, ts, features=("orb",), progress=False)
+    curve, hist = glcic.curve_by_training(cfg, run, 2, ts, features=("orb",), progress=False)
     assert curve["step"].tolist() == [2, 4, 6] and (run / "curve.csv").exists()
     assert hist["step"].tolist() == list(range(1, 7))                  # seamless across sessions
-    again, _ = E.curve_by_training(cfg, run, 2, ts, features=("orb",), progress=False)
+    again, _ = glcic.curve_by_training(cfg, run, 2, ts, features=("orb",), progress=False)
     assert again["step"].tolist() == [2, 4, 6]                         # nothing re-measured
     c2 = E.checkpoint_curve(run, lambda: glcic.build_models(cfg)[0], ts, features=("orb",))
     assert c2["step"].tolist() == [2, 4, 6]
@@ -112,22 +111,22 @@ def test_curve_by_training_resumes_and_checkpoint_curve(tmp_path, monkeypatch):
 
 
 def test_demo_curves_and_release_table_come_from_the_manifests(tmp_path):
-    from helpers import checkpoint
+    from helpers.core import release
 
     curves = E.demo_curves()
     assert set(curves) == {"random", "mouth"}
-    man = checkpoint.read_manifest(E.DEMO_RELEASES["mouth"])
+    man = release.read_manifest(E.DEMO_RELEASES["mouth"])
     c = curves["mouth"]
     assert list(c.columns) == ["step", *E.MEASURES] and c["step"].is_monotonic_increasing
-    assert c.iloc[-1]["psnr"] == pytest.approx(man["metrics"]["curve"][-1]["mouth_psnr"])
+    assert c.iloc[-1]["psnr"] == pytest.approx(man["curve"][-1]["mouth_psnr"])
     assert E.release_curve(E.DEMO_RELEASES["random"], "random")["psnr"].notna().all()
     t = E.release_table()
     assert len(t) == 8 and set(t["method"]) == {"random", "mouth", "mean fill", "Telea"}
     assert float(t.set_index(["method", "holes"]).loc[("mouth", "mouth"), "psnr"]) == \
         pytest.approx(man["metrics"]["mouth_psnr"])
     # a manifest without a recorded curve is refused with a clear message
-    checkpoint.save_release({"m": torch.nn.Linear(2, 2)}, "nocurve", command="x", train_seconds=0.0,
-                            metrics={"mouth_psnr": 1.0}, config={}, directory=tmp_path)
+    release.save_release({"m": torch.nn.Linear(2, 2)}, "nocurve", command="x", train_seconds=0.0,
+                         metrics={"mouth_psnr": 1.0}, config={}, directory=tmp_path)
     with pytest.raises(ValueError, match="no recorded curve"):
         E.release_curve("nocurve", directory=tmp_path)
     with pytest.raises(ValueError):

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 import torch
 
-from helpers import survey
+from helpers.glcic import survey
 
 
 def _answers(rows):

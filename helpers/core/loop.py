@@ -50,7 +50,7 @@ from helpers.core.config import Config
 from helpers.core.files import atomic_write
 from helpers.core.images import to_uint8
 
-__all__ = ["Method", "Parts", "Env", "State", "TrainResult", "StepSampler", "train", "evaluating",
+__all__ = ["Method", "Parts", "Env", "State", "TrainResult", "StepSampler", "batches", "train", "evaluating",
            "resolve_precision", "distributed_env"]
 
 
@@ -249,9 +249,9 @@ class StepSampler(Sampler):
         return 2**62
 
 
-def _batches(data: Dataset, sampler: StepSampler, cfg: Config, device: torch.device) -> Iterator:
+def batches(data: Dataset, sampler: StepSampler, cfg: Config, device: torch.device) -> Iterator:
     """Iterator of batches on ``device`` in the sampler's order."""
-    if hasattr(data, "batch"):
+    if callable(getattr(data, "batch", None)):
         for idx in sampler:
             yield _to(data.batch(torch.tensor(idx)), device)
         return
@@ -404,7 +404,7 @@ def _train(method, cfg, path, budget_minutes, max_steps, progress, rank, world, 
     total = method.total_steps(cfg)
     run.start_budget(minutes=budget_minutes, max_steps=max_steps)
     sampler = StepSampler(len(data), cfg.batch, cfg.seed, start=step, rank=rank, world=world)
-    batches = _batches(data, sampler, cfg, device)
+    stream = batches(data, sampler, cfg, device)
     for m in parts.models.values():
         m.train()
     bar = tqdm(total=total, initial=step, desc=method.name, disable=not progress or rank != 0,
@@ -429,7 +429,7 @@ def _train(method, cfg, path, budget_minutes, max_steps, progress, rank, world, 
     try:
         while not stop_now():
             t0 = time.perf_counter()
-            batch = next(batches)
+            batch = next(stream)
             s.step, s.phase = step, method.phase(cfg, step)
             out = method.step(s, batch)
             step += 1
@@ -468,7 +468,7 @@ def _train(method, cfg, path, budget_minutes, max_steps, progress, rank, world, 
             run.maybe_save(step, s.phase, extra())
     finally:
         bar.close()
-        batches.close()
+        stream.close()
     if rank == 0:
         run.save(step, method.phase(cfg, max(step - 1, 0)), extra())
     if world > 1:

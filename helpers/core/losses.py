@@ -12,12 +12,17 @@ __all__ = ["LOSSES", "d_loss", "g_loss", "r1_penalty"]
 LOSSES = ("nonsaturating", "minimax")
 
 
+def _wide(x: torch.Tensor) -> torch.Tensor:
+    """Half-precision logits (autocast) are widened to float32; float32/float64 are kept."""
+    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
+
+
 def d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
     """Discriminator loss = -(E[log D(x)] + E[log(1 - D(G(z)))]) (seed 003 Eq. 3.1, D maximises).
 
-    Computed in float32 from logits (``softplus`` form, stable for any logit).
+    Computed from logits (stable for any logit); half-precision logits are widened to float32.
     """
-    real_logits, fake_logits = real_logits.float(), fake_logits.float()
+    real_logits, fake_logits = _wide(real_logits), _wide(fake_logits)
     return (F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
             + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)))
 
@@ -31,7 +36,7 @@ def g_loss(fake_logits: torch.Tensor, kind: str = "nonsaturating") -> torch.Tens
     - ``"nonsaturating"``: minimise -E[log D(G(z))] = softplus(-l), d/dl = -(1 - D): close to -1
       when D(G(z)) -> 0, so a losing generator still gets a strong signal (Goodfellow et al. 2014).
     """
-    fake_logits = fake_logits.float()
+    fake_logits = _wide(fake_logits)
     if kind == "minimax":
         return -F.softplus(fake_logits).mean()
     if kind == "nonsaturating":
@@ -45,5 +50,5 @@ def r1_penalty(real_logits: torch.Tensor, real: torch.Tensor, gamma: float) -> t
     ``real`` must have ``requires_grad=True`` before ``real_logits = D(real)`` was computed. It makes
     D flat on the data, which damps the oscillation that lets a GAN hop from mode to mode.
     """
-    (grad,) = torch.autograd.grad(real_logits.float().sum(), real, create_graph=True)
-    return 0.5 * gamma * grad.float().pow(2).flatten(1).sum(1).mean()
+    (grad,) = torch.autograd.grad(_wide(real_logits).sum(), real, create_graph=True)
+    return 0.5 * gamma * _wide(grad).pow(2).flatten(1).sum(1).mean()

@@ -1,13 +1,18 @@
 """Speed of GLCIC training steps: steps/s, FLOPs per step and the fraction of the machine's limit.
 
-``python -m helpers.glcic bench [--reference /tmp/GLCIC-PyTorch]`` measures, in one process:
+``python -m helpers.glcic bench`` measures, in one process (``bench(reference=...)`` adds the
+otenim/GLCIC-PyTorch reference from a local checkout):
 
-* the dense fp32 matmul rate (2048x2048 @ 2048x2048, best of several) = the machine's practical limit;
+* the dense fp32 and bf16 matmul rates (2048x2048 @ 2048x2048, best of several) = the machine's
+  practical limits in each precision (:func:`helpers.core.bench.matmul_rate`);
 * for each profile's config: (a) the completion-network step (phase 1) and (b) the full
   three-network joint step (phase 3: one discriminator update + one completion update);
 * FLOPs per step counted with ``torch.utils.flop_counter.FlopCounterMode`` (matmuls and
   convolutions, forward and backward, as executed);
-* ratio = FLOPs / step time / matmul rate;
+* ratio = FLOPs / step time / matmul rate of the same precision;
+* the data pipeline: images/second the loop's DataLoader delivers from a folder of 256 px JPEGs
+  (the full profile's input) with 0, 2 and 4 worker processes, against the images/second a step
+  consumes;
 * optionally the otenim/GLCIC-PyTorch reference (a local checkout: its ``models.py`` is imported,
   nothing is copied) in the same configuration, driven in the order its ``train.py`` uses, and
   interleaved with ours so both see the same machine load.
@@ -45,68 +50,43 @@ from __future__ import annotations
 import importlib.util
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import torch
 
-from helpers import glcic as G
+from helpers.core import bench as B, loop
+from helpers.glcic.model import (Config, boxes_to_masks, build_models, completion_step, joint_step,
+                                 make_optimizer, random_local_boxes, sample_boxes)
+from helpers.glcic.train import FolderImages
+from helpers.synthfaces import export
+
+__all__ = ["our_steps", "reference_steps", "loader_rate", "bench", "print_report"]
 
 FULL_BENCH_BATCH = 2
 # the side-by-side comparison: the reference's fixed (paper) widths at a CPU-sized image
 COMPARE = dict(size=128, local_size=64, width=1.0, batch=8)
 
 
-def matmul_rate(n: int = 2048, repeats: int = 5) -> dict:
-    """Best and median dense fp32 GFLOP/s of n x n matmuls."""
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    a @ b
-    rates = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        for _ in range(3):
-            a @ b
-        rates.append(3 * 2 * n ** 3 / (time.perf_counter() - t) / 1e9)
-    return {"best": max(rates), "median": statistics.median(rates)}
-
-
-def count_flops(fn) -> int:
-    from torch.utils.flop_counter import FlopCounterMode
-
-    with FlopCounterMode(display=False) as fc:
-        fn()
-    return int(fc.get_total_flops())
-
-
-def _time(fn, iters: int) -> float:
-    t = time.perf_counter()
-    for _ in range(iters):
-        fn()
-    return (time.perf_counter() - t) / iters
-
-
 # ---------------------------------------------------------------------------------------- ours
-def our_steps(cfg: G.Config, seed: int = 0, bf16: bool = False) -> dict:
-    """Closures running one completion step and one joint step of our implementation."""
-    from helpers.glcic_train import make_optimizer
-
+def our_steps(cfg: Config, seed: int = 0, precision: str = "fp32") -> dict:
+    """Closures running one completion step and one joint step of our implementation (CPU)."""
     torch.manual_seed(seed)
-    C, D = G.build_models(cfg)
+    C, D = build_models(cfg)
     fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
     C.to(memory_format=fmt)
     D.to(memory_format=fmt)
-    opt_c, opt_d = make_optimizer(C.parameters(), cfg), make_optimizer(D.parameters(), cfg)
-    sc = torch.amp.GradScaler("cpu", enabled=False)
-    ac = torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16)
+    parts = loop.Parts({"C": C, "D": D}, {"C": make_optimizer(C.parameters(), cfg),
+                                          "D": make_optimizer(D.parameters(), cfg)})
+    s = loop.State(cfg, parts, loop.Env(torch.device("cpu"), precision=precision), {})
     g = torch.Generator().manual_seed(seed)
     x = (torch.rand(cfg.batch, 3, cfg.size, cfg.size, generator=g) * 2 - 1).contiguous(memory_format=fmt)
-    boxes = G.sample_boxes(cfg.batch, cfg.size, "random", g)
-    m = G.boxes_to_masks(boxes, cfg.size).contiguous(memory_format=fmt)
-    rb = G.random_local_boxes(cfg.batch, cfg.size, cfg.local_size, g)
-    return {
-        "completion": lambda: G.completion_step(C, opt_c, sc, x, m, ac),
-        "joint": lambda: G.joint_step(C, D, opt_c, opt_d, sc, sc, x, m, boxes, rb, cfg, ac),
-    }
+    boxes = sample_boxes(cfg.batch, cfg.size, "random", g)
+    m = boxes_to_masks(boxes, cfg.size).contiguous(memory_format=fmt)
+    rb = random_local_boxes(cfg.batch, cfg.size, cfg.local_size, g)
+    return {"completion": lambda: completion_step(s, x, m),
+            "joint": lambda: joint_step(s, x, m, boxes, rb)}
 
 
 # ----------------------------------------------------------------------------------- reference
@@ -134,8 +114,8 @@ def reference_steps(path: str, size: int, local_size: int, batch: int, seed: int
     bce = torch.nn.BCELoss()
     g = torch.Generator().manual_seed(seed)
     x = torch.rand(batch, 3, size, size, generator=g)                 # the reference works in [0,1]
-    boxes = G.sample_boxes(batch, size, "random", g)
-    mask = G.boxes_to_masks(boxes, size)
+    boxes = sample_boxes(batch, size, "random", g)
+    mask = boxes_to_masks(boxes, size)
     mpv = x.mean(dim=(0, 2, 3), keepdim=True)
     o = local_size // 4                                                # a fixed local area, as its crop()
     area = lambda t: t[:, :, o:o + local_size, o:o + local_size]
@@ -167,88 +147,115 @@ def reference_steps(path: str, size: int, local_size: int, batch: int, seed: int
     return {"completion": phase1, "joint": phase3}
 
 
-# ----------------------------------------------------------------------------------------- run
-def _measure(steps: dict, repeats: int, iters: int) -> dict:
+# ------------------------------------------------------------------------------------ data pipeline
+def loader_rate(size: int = 256, n: int = 192, batch: int = 32, workers=(0, 2, 4), batches: int = 5) -> dict:
+    """Images/second the loop's data path delivers from a folder of ``n`` JPEG faces at ``size`` px.
+
+    The folder is written once to a temporary directory (SynthFaces in the on-disk format); each
+    worker count reads ``batches`` batches through :func:`helpers.core.loop` 's DataLoader setup.
+    """
     out = {}
-    for name, fn in steps.items():
-        fn()                                                      # warm-up (oneDNN primitives)
-        flops = count_flops(fn)
-        times = [_time(fn, iters) for _ in range(repeats)]
-        out[name] = {"flops": flops, "sec_best": min(times), "sec_median": statistics.median(times)}
+    with tempfile.TemporaryDirectory() as tmp:
+        export(Path(tmp) / "faces", n, seed=0, size=size, split=None, progress=False, image_format=".jpg")
+        data = FolderImages(Path(tmp) / "faces", None, size)
+        for w in workers:
+            cfg = Config.quick(size=size, local_size=size // 2, batch=batch, workers=w)
+            it = loop.batches(data, loop.StepSampler(len(data), batch, 0), cfg, torch.device("cpu"))
+            next(it)                                   # start the workers
+            t = time.perf_counter()
+            for _ in range(batches):
+                next(it)
+            out[w] = batches * batch / (time.perf_counter() - t)
+            it.close()
     return out
 
 
-def _summarise(res: dict, rate: float) -> None:
-    for v in res.values():
-        v["steps_per_s_best"] = 1 / v["sec_best"]
-        v["steps_per_s_median"] = 1 / v["sec_median"]
-        v["gflops_best"] = v["flops"] / v["sec_best"] / 1e9
-        v["ratio_best"] = v["gflops_best"] / rate
-        v["ratio_median"] = v["flops"] / v["sec_median"] / 1e9 / rate
+# ----------------------------------------------------------------------------------------- run
+def _time(fn, iters: int) -> float:
+    t = time.perf_counter()
+    for _ in range(iters):
+        fn()
+    return (time.perf_counter() - t) / iters
 
 
 def bench(profiles=("quick", "demo", "full"), repeats: int = 3, reference: str | None = None,
-          iters: int | None = None, threads: int | None = None, bf16: bool = True) -> dict:
-    """Run the benchmark; returns a JSON-able dict (see the module docstring)."""
-    if threads:
-        torch.set_num_threads(threads)
-    res = {"torch": torch.__version__, "threads": torch.get_num_threads(),
-           "mkldnn": torch.backends.mkldnn.is_available(), "profiles": {}, "compare": {}}
-    rates = [matmul_rate()]
+          iters: int | None = None, loader: bool = True) -> dict:
+    """Run the benchmark, print the report; returns a JSON-able dict (see the module docstring)."""
+    res = {"machine": B.machine(), "profiles": {}, "compare": {}}
+    rates = {"fp32": [B.matmul_rate(torch.float32)], "bf16": [B.matmul_rate(torch.bfloat16)]}
     for p in profiles:
         over = {"batch": FULL_BENCH_BATCH} if p == "full" else {}
-        cfg = G.for_profile(p, **over)
+        cfg = Config.for_profile(p, **over)
+        prec = "bf16" if cfg.precision in ("bf16", "mixed") else "fp32"
         n = iters or (10 if p == "quick" else 3 if p == "demo" else 1)
-        r = _measure(our_steps(cfg), repeats, n)
+        r = {}
+        for name, fn in our_steps(cfg, precision=prec).items():
+            t = B.time_fn(fn, n, repeats)
+            r[name] = {"flops": B.count_flops(fn), **t, "precision": prec}
         r["config"] = {k: getattr(cfg, k) for k in ("size", "local_size", "width", "batch")}
         res["profiles"][p] = r
-    cmp_cfg = G.Config.quick(**COMPARE)
-    ours = our_steps(cmp_cfg)
-    ours16 = our_steps(cmp_cfg, bf16=True) if bf16 else {}
-    theirs = (reference_steps(reference, COMPARE["size"], COMPARE["local_size"], COMPARE["batch"])
-              if reference else {})
-    for fn in list(ours.values()) + list(theirs.values()) + list(ours16.values()):
-        fn()
-    flops = {("ours", k): count_flops(f) for k, f in ours.items()}
-    flops.update({("ours_bf16", k): count_flops(f) for k, f in ours16.items()})
-    flops.update({("reference", k): count_flops(f) for k, f in theirs.items()})
+    cmp_cfg = Config.quick(**COMPARE)
+    variants = {"ours": our_steps(cmp_cfg), "ours_bf16": our_steps(cmp_cfg, precision="bf16")}
+    if reference:
+        variants["reference"] = reference_steps(reference, COMPARE["size"], COMPARE["local_size"], COMPARE["batch"])
+    for fns in variants.values():
+        for fn in fns.values():
+            fn()
+    flops = {(who, k): B.count_flops(f) for who, fns in variants.items() for k, f in fns.items()}
     times = {k: [] for k in flops}
     n = iters or 2
-    for _ in range(repeats):                       # interleave so both see the same load
-        rates.append(matmul_rate(repeats=2))
-        for k in ("completion", "joint"):
-            times[("ours", k)].append(_time(ours[k], n))
-            if theirs:
-                times[("reference", k)].append(_time(theirs[k], n))
-            if ours16:
-                times[("ours_bf16", k)].append(_time(ours16[k], n))
+    for _ in range(repeats):                       # interleave so all see the same load
+        rates["fp32"].append(B.matmul_rate(torch.float32, repeats=2))
+        rates["bf16"].append(B.matmul_rate(torch.bfloat16, repeats=2))
+        for (who, k) in times:
+            times[(who, k)].append(_time(variants[who][k], n))
     for (who, k), ts in times.items():
         res["compare"].setdefault(who, {})[k] = {"flops": flops[(who, k)], "sec_best": min(ts),
-                                                 "sec_median": statistics.median(ts)}
+                                                 "sec_median": statistics.median(ts),
+                                                 "precision": "bf16" if who == "ours_bf16" else "fp32"}
     res["compare"]["config"] = dict(COMPARE)
-    rate = max(r["best"] for r in rates)
-    res["matmul_gflops_best"] = rate
-    res["matmul_gflops_median"] = statistics.median(r["median"] for r in rates)
-    for p in res["profiles"].values():
-        _summarise({k: v for k, v in p.items() if k != "config"}, rate)
-    for who in ("ours", "reference", "ours_bf16"):
-        if who in res["compare"]:
-            _summarise(res["compare"][who], rate)
+    best = {k: max(r["best"] for r in v) for k, v in rates.items()}
+    res["matmul_gflops_best"] = best
+    res["matmul_gflops_median"] = {k: statistics.median(r["median"] for r in v) for k, v in rates.items()}
+    for group in list(res["profiles"].values()) + [res["compare"]]:
+        for who, d in group.items():
+            if who == "config":
+                continue
+            for v in (d.values() if "flops" not in d else [d]):
+                if isinstance(v, dict) and "flops" in v:
+                    rate = best[v["precision"]]
+                    v.update(steps_per_s_best=1 / v["sec_best"], steps_per_s_median=1 / v["sec_median"],
+                             gflops_best=v["flops"] / v["sec_best"] / 1e9,
+                             ratio_best=v["flops"] / v["sec_best"] / 1e9 / rate,
+                             ratio_median=v["flops"] / v["sec_median"] / 1e9 / rate)
+    if loader:
+        res["loader_images_per_s"] = loader_rate()
+        step = res["profiles"].get("full", {}).get("joint")
+        if step:
+            res["full_step_images_per_s"] = FULL_BENCH_BATCH / step["sec_best"]
+    print_report(res)
     return res
 
 
 def print_report(res: dict) -> None:
-    print(f"torch {res['torch']}  threads {res['threads']}  fp32 matmul: best {res['matmul_gflops_best']:.0f}"
-          f" GFLOP/s, median {res['matmul_gflops_median']:.0f}")
+    b, m = res["matmul_gflops_best"], res["matmul_gflops_median"]
+    print(f"torch {res['machine']['torch']}  threads {res['machine']['threads']}  matmul best/median: "
+          f"fp32 {b['fp32']:.0f}/{m['fp32']:.0f}, bf16 {b['bf16']:.0f}/{m['bf16']:.0f} GFLOP/s")
     rows = [(f"{p} {v['config']}", k, v[k]) for p, v in res["profiles"].items() for k in ("completion", "joint")]
     rows += [(f"compare {who} {res['compare']['config']}", k, v)
              for who, d in res["compare"].items() if who != "config" for k, v in d.items()]
-    print(f"{'config':70s} {'step':10s} {'GFLOP':>8s} {'steps/s best':>12s} {'median':>8s} {'GFLOP/s':>8s} {'ratio best':>10s} {'median':>7s}")
+    print(f"{'config':72s} {'step':10s} {'prec':5s} {'GFLOP':>8s} {'steps/s':>8s} {'GFLOP/s':>8s} "
+          f"{'of limit':>8s} {'median':>7s}")
     for name, k, v in rows:
-        print(f"{name:70s} {k:10s} {v['flops'] / 1e9:8.2f} {v['steps_per_s_best']:12.3f} {v['steps_per_s_median']:8.3f}"
-              f" {v['gflops_best']:8.1f} {v['ratio_best']:10.1%} {v['ratio_median']:7.1%}")
+        print(f"{name:72s} {k:10s} {v['precision']:5s} {v['flops'] / 1e9:8.2f} {v['steps_per_s_best']:8.3f}"
+              f" {v['gflops_best']:8.1f} {v['ratio_best']:8.1%} {v['ratio_median']:7.1%}")
     c = res["compare"]
     if "reference" in c:
         for k in ("completion", "joint"):
-            print(f"{k}: ours/reference steps/s (best) = {c['ours'][k]['steps_per_s_best'] / c['reference'][k]['steps_per_s_best']:.2f}x,"
-                  f" ratio {c['ours'][k]['ratio_best']:.1%} vs {c['reference'][k]['ratio_best']:.1%}")
+            print(f"{k}: ours/reference steps/s (best) = "
+                  f"{c['ours'][k]['steps_per_s_best'] / c['reference'][k]['steps_per_s_best']:.2f}x")
+    if "loader_images_per_s" in res:
+        lr = ", ".join(f"{w} workers {v:.0f}" for w, v in res["loader_images_per_s"].items())
+        need = res.get("full_step_images_per_s")
+        print(f"data pipeline, 256 px JPEG folder, images/s: {lr}"
+              + (f"; the full-profile step consumes {need:.1f} images/s on this CPU" if need else ""))

@@ -29,6 +29,7 @@ click, so a crashed kernel loses nothing.
 """
 from __future__ import annotations
 
+import io
 import os
 import time
 from dataclasses import dataclass
@@ -36,8 +37,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
+from PIL import Image
 
-from .files import atomic_write_bytes
+from helpers.core.files import atomic_write_bytes
+from helpers.core.images import to_uint8
 
 SCALE = {
     1: "top is more similar",
@@ -264,10 +268,6 @@ class SurveyWidget:
 
 
 def _as_uint8(images) -> np.ndarray:
-    import torch
-
-    from .data import to_uint8
-
     if torch.is_tensor(images):
         images = to_uint8(images)
     arr = np.asarray(images)
@@ -277,10 +277,6 @@ def _as_uint8(images) -> np.ndarray:
 
 
 def _png(image: np.ndarray) -> bytes:
-    import io
-
-    from PIL import Image
-
     buf = io.BytesIO()
     Image.fromarray(image).save(buf, format="PNG")
     return buf.getvalue()
