@@ -7,7 +7,7 @@ import re
 import sys
 from pathlib import Path
 
-from helpers.files import atomic_write_bytes  # noqa: F401  (the one atomic writer, re-exported)
+from helpers.core.files import atomic_write_bytes  # noqa: F401  (the one atomic writer, re-exported)
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif")
 

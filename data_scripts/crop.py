@@ -23,7 +23,7 @@ Modes
   padded by reflection instead of being clipped and stretched.
   ``face --version v0``: the centre square of side min(H, W) (178 for CelebA's 178x218) -> 128;
   the face covers under half of it, as seed 003 notes.
-- ``ffhq``: the FFHQ alignment recipe (``helpers.detect.ffhq_align``) at any ``--size``.
+- ``ffhq``: the FFHQ alignment recipe (``helpers.faces.detect.ffhq_align``) at any ``--size``.
 Safe to re-run (finished files are skipped); images and manifest are written atomically.
 """
 from __future__ import annotations
@@ -37,6 +37,10 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from data_scripts.common import Summary, atomic_write_bytes, iter_images, safe_filename
+from data_scripts.filter_faces import load_photo
+from helpers.faces import detect as D
+from helpers.faces.data import (LANDMARK_COLUMNS, MANIFEST, FaceWriter, landmark_columns, read_manifest,
+                                split_by_subject, train_test_split)
 
 AFF_COLUMNS = ("aff_00", "aff_01", "aff_02", "aff_10", "aff_11", "aff_12")
 BOX_COLUMNS = ("face_x0", "face_y0", "face_x1", "face_y1")
@@ -52,8 +56,6 @@ def source_items(src: Path) -> tuple[list[dict], list[tuple[str, str]]]:
     Returns (rows, problems) where each row has ``path`` (absolute), ``file`` (relative) and the
     label columns; problems lists (file, reason) for manifest rows whose image is missing.
     """
-    from helpers.data import MANIFEST, read_manifest
-
     problems = []
     if (src / MANIFEST).exists():
         df = read_manifest(src)
@@ -69,8 +71,6 @@ def source_items(src: Path) -> tuple[list[dict], list[tuple[str, str]]]:
 
 
 def _landmarks_of(row) -> np.ndarray | None:
-    from helpers.data import landmark_columns
-
     cols = landmark_columns()
     if all(c in row for c in cols):
         v = np.array([row[c] for c in cols], np.float64)
@@ -79,7 +79,12 @@ def _landmarks_of(row) -> np.ndarray | None:
     return None
 
 
-def _box_of(row):
+def box_of(row) -> tuple[float, float, float, float] | None:
+    """The face box ``(x0, y0, x1, y1)`` of a manifest row (its ``face_x0..face_y1`` columns, as
+    ``data_scripts.filter_faces`` writes them), or None when any of them is absent or missing.
+
+    Shared with ``data_scripts.label``, which gives dlib the same box when it adds landmarks.
+    """
     if all(c in row for c in BOX_COLUMNS):
         v = [row[c] for c in BOX_COLUMNS]
         if all(pd.notna(x) for x in v):
@@ -90,13 +95,11 @@ def _box_of(row):
 def crop_transform(mode: str, image: np.ndarray, row: dict, *, size: int, version: str = "v2",
                    eye_mouth: float = 80.0, level_eyes: bool = True, min_score: float = 0.0):
     """Return ``(M 2x3, landmarks or None)`` for one photo, detecting the face when needed."""
-    from helpers import detect as D
-
     lm = _landmarks_of(row)
     if mode == "face" and version == "v0":
         box = D.center_square_box(*image.shape[:2])
         return D.square_box_transform(box, size), lm
-    box = _box_of(row)
+    box = box_of(row)
     if mode == "face" and box is None or mode != "face" and lm is None:
         dets = D.detect(image, upsample=1, min_score=min_score)
         if not dets:
@@ -135,8 +138,6 @@ def split_counts(n: int, test: float, train: float | None) -> tuple[int, int | N
 
 def assign_split(out: Path, test: float, train: float | None, seed: int, by_subject: bool) -> str:
     """Write a ``split`` column into ``out/manifest.csv`` (deterministic for the same files/seed)."""
-    from helpers.data import read_manifest, split_by_subject, train_test_split
-
     df = read_manifest(out).sort_values("file").reset_index(drop=True).copy()
     if by_subject:
         frac = test if test < 1 else test / max(1, len(df))
@@ -158,9 +159,6 @@ def crop_folder(mode: str, src, out, *, size: int | None = None, version: str = 
                 train: float | None = None, seed: int = 0, by_subject: bool = False, min_score: float = 0.0,
                 progress: bool = True) -> Summary:
     """Crop every face of ``src`` into ``out`` (on-disk format). See the module doc for the modes."""
-    from helpers import detect as D
-    from helpers.data import LANDMARK_COLUMNS, FaceWriter, read_manifest
-
     if mode not in ("mouth", "face", "ffhq"):
         raise ValueError(f"mode must be mouth, face or ffhq, got {mode!r}")
     if version not in ("v0", "v2"):
@@ -180,8 +178,6 @@ def crop_folder(mode: str, src, out, *, size: int | None = None, version: str = 
     if not rows:
         print(f"no images under {src}; nothing to do", file=sys.stderr)
         return summary
-    from data_scripts.filter_faces import load_photo
-
     skip_cols = set(LANDMARK_COLUMNS) | set(BOX_COLUMNS) | set(AFF_COLUMNS) | {"file", "path", "split", "face_score",
                                                                                  "unmasked", "mask"}
     suffix = ".jpg" if fmt == "jpg" else ".png"

@@ -5,7 +5,7 @@
 
 Seed 002 filtered 1000 scraped images to 528 by hand, dropping (a) images where the mouth is not
 visible, (b) a second image of the same person and (c) faces smaller than 128x128. This tool does
-the same automatically with dlib (offline, see ``helpers.detect``):
+the same automatically with dlib (offline, see ``helpers.faces.detect``):
 
 - **Face detection**: dlib's HOG frontal-face detector. *False positives*: the detector returns an
   SVM score per box; boxes scoring below ``--min-score`` (default 0.5) are ignored (dlib itself
@@ -14,7 +14,7 @@ the same automatically with dlib (offline, see ``helpers.detect``):
   The price, measured on 1,207 300-W face crops (AFW + Helen train): 96.0% of the faces are found
   at score 0, 85.2% at 0.5, so lower ``--min-score`` when real faces are scarce.
   The 68 landmarks of the kept box must also pass a geometric sanity check
-  (``helpers.detect.plausible_landmarks``: mouth below the eyes, sensible eye-to-mouth / eye
+  (``helpers.faces.detect.plausible_landmarks``: mouth below the eyes, sensible eye-to-mouth / eye
   distance ratio, jaw wider than the mouth, eye distance proportional to the box). The shape
   predictor always fits a face-like shape, so this check only catches gross failures: the score
   threshold is the main guard (at ``--min-score 0`` the astronaut's badge passes both checks).
@@ -23,7 +23,7 @@ the same automatically with dlib (offline, see ``helpers.detect``):
 - **Too small**: the dlib box side (roughly eyebrows-to-chin, cheek-to-cheek) below ``--min-face``
   pixels (default 128, seed 002's limit) in the original photo.
 - **Mouth not visible**: the 20 mouth landmarks must lie inside the photo, and the lip region must
-  not look occluded (``helpers.detect.mouth_visible``: lips redder than the skin between the eyes
+  not look occluded (``helpers.faces.detect.mouth_visible``: lips redder than the skin between the eyes
   and not flat). Heuristic: skin-coloured occluders or dark lipstick can fool it; the landmark predictor
   always places a mouth, even on a mask, which is why the appearance check exists (often the HOG
   detector does not find a masked face at all, and the photo goes out as "no face"). Measured with
@@ -64,6 +64,8 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from data_scripts.common import Summary, atomic_write_bytes, iter_images, safe_filename
+from helpers.faces import detect as D
+from helpers.faces.data import FaceWriter
 
 REPORT = "filter_report.csv"
 SETTINGS = "filter_settings.json"
@@ -90,8 +92,6 @@ def analyse(image: np.ndarray, *, min_face: int = 128, min_score: float = 0.5, u
             multi: str = "best", mouth_check: bool = True, max_side: int = 1600) -> dict:
     """Run the single-image checks. Returns a dict with ``status`` ("kept" or "dropped"),
     ``reason``, and for detected faces ``box``, ``score``, ``size``, ``landmarks``."""
-    from helpers import detect as D
-
     h, w = image.shape[:2]
     scale = min(1.0, max_side / max(h, w))
     small = image
@@ -158,9 +158,6 @@ def filter_faces(src, out, *, min_face: int = 128, min_score: float = 0.5, upsam
                  fmt: str = "keep", limit: int | None = None, save_every: int = 50,
                  progress: bool = True) -> Summary:
     """Filter the photos under ``src`` into the on-disk face format under ``out``; see the module doc."""
-    from helpers import detect as D
-    from helpers.data import FaceWriter
-
     src, out = Path(src), Path(out)
     if multi not in ("best", "drop"):
         raise ValueError(f"multi must be 'best' or 'drop', got {multi!r}")
@@ -177,7 +174,7 @@ def filter_faces(src, out, *, min_face: int = 128, min_score: float = 0.5, upsam
         return summary
     if limit:
         files = files[:limit]
-    D._models()   # fail early with the install hint
+    D.require_models()   # fail early with the install hint
     out.mkdir(parents=True, exist_ok=True)
     settings = {"min_face": min_face, "min_score": min_score, "upsample": upsample, "same_person": same_person,
                 "multi": multi, "mouth_check": mouth_check, "format": fmt}

@@ -41,6 +41,10 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from data_scripts.common import Summary, atomic_write_bytes, iter_images
+from data_scripts.crop import AFF_COLUMNS, box_of
+from data_scripts.filter_faces import load_photo
+from helpers.faces import detect as D
+from helpers.faces.data import LABEL_COLUMNS, LANDMARK_COLUMNS, MANIFEST, POSE_COLUMNS, read_manifest
 
 AUS = (1, 2, 4, 5, 6, 7, 9, 10, 12, 14, 15, 17, 20, 23, 25, 26, 45)   # == helpers.synthfaces.AUS
 AU_COLUMNS = tuple(f"AU{a:02d}" for a in AUS)
@@ -64,8 +68,6 @@ class BackendUnavailable(RuntimeError):
 
 def load_or_index(root: Path) -> pd.DataFrame:
     """The folder's manifest, or (for a plain image folder) a new one listing its images in place."""
-    from helpers.data import MANIFEST, read_manifest
-
     root = Path(root)
     if (root / MANIFEST).exists():
         return read_manifest(root)
@@ -76,9 +78,7 @@ def load_or_index(root: Path) -> pd.DataFrame:
 
 
 def save_manifest(root: Path, df: pd.DataFrame) -> Path:
-    """Write ``root/manifest.csv`` atomically (canonical column order as helpers.data writes it)."""
-    from helpers.data import LABEL_COLUMNS, LANDMARK_COLUMNS, POSE_COLUMNS
-
+    """Write ``root/manifest.csv`` atomically (canonical column order as helpers.faces.data writes it)."""
     cols = list(df.columns)
     lead = ["file"] + [c for c in LABEL_COLUMNS if c in cols]
     lm = [c for c in LANDMARK_COLUMNS if c in cols]
@@ -132,11 +132,6 @@ def fan_landmarks(model, image: np.ndarray, box=None) -> np.ndarray:
 def label_landmarks(root, backend: str = "dlib", overwrite: bool = False, device: str = "cpu",
                     save_every: int = 100, progress: bool = True) -> Summary:
     """Fill the 68 landmark columns of ``root``'s manifest with dlib or FAN."""
-    from helpers import detect as D
-    from helpers.data import LANDMARK_COLUMNS
-    from data_scripts.filter_faces import load_photo
-    from data_scripts.crop import _box_of
-
     root = Path(root)
     if backend not in ("dlib", "fan"):
         raise ValueError(f"backend must be 'dlib' or 'fan', got {backend!r}")
@@ -149,7 +144,7 @@ def label_landmarks(root, backend: str = "dlib", overwrite: bool = False, device
     if backend == "fan":
         model = fan_model(device)
     else:
-        D._models()
+        D.require_models()
     missing_cols = [c for c in LANDMARK_COLUMNS if c not in df.columns]
     if missing_cols:
         df = pd.concat([df, pd.DataFrame(np.nan, index=df.index, columns=missing_cols)], axis=1)
@@ -159,7 +154,7 @@ def label_landmarks(root, backend: str = "dlib", overwrite: bool = False, device
             rec = df.iloc[i].to_dict()
             try:
                 img = load_photo(root / rec["file"])
-                box = _box_of(rec)
+                box = box_of(rec)
                 if backend == "dlib":
                     lm = D.landmarks68(img, box)
                 else:
@@ -416,8 +411,6 @@ def label_celeba(root, attr=None, identity=None, landmarks=None, overwrite: bool
     178x218 image).
     Existing values are kept unless ``overwrite``.
     """
-    from data_scripts.crop import AFF_COLUMNS
-
     root = Path(root)
     if not any((attr, identity, landmarks)):
         raise ValueError("give at least one of --attr, --identity, --landmarks")

@@ -19,10 +19,18 @@ Examples::
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import sys
+from pathlib import Path
 
-from data_scripts.common import Summary
+import pandas as pd
+
+from data_scripts import prepare_celeba as pc
+from data_scripts import prepare_expr as pe
+from data_scripts.common import Summary, atomic_write_bytes, inside, safe_filename
 from data_scripts.prepare_core import Cropper, PrepareError, check_out
+from helpers.faces.data import read_manifest
 
 DATASETS = ("celeba", "celeba-hq", "ffhq", "ckplus", "jaffe", "mug", "ravdess", "emotionet", "combine")
 
@@ -114,15 +122,6 @@ def combine(inputs, out, summary: Summary, link: str = "hard") -> int:
     name), hard-linked where possible (``link="copy"`` copies); subjects become ``<name>:<subject>``
     so they stay distinct; all columns are kept. Re-runnable: files already there are kept.
     """
-    import os
-    import shutil
-    from pathlib import Path
-
-    import pandas as pd
-
-    from data_scripts.common import atomic_write_bytes, inside, safe_filename
-    from helpers.data import read_manifest
-
     out = Path(out)
     frames, names = [], []
     for root in map(Path, inputs):
@@ -177,13 +176,9 @@ def combine(inputs, out, summary: Summary, link: str = "hard") -> int:
 
 def run(args: argparse.Namespace, summary: Summary, cropper: Cropper | None = None):
     """Dispatch one parsed command; returns the preparer's counts. Raises PrepareError on refusal."""
-    from data_scripts import prepare_celeba as pc
-    from data_scripts import prepare_expr as pe
-
     if args.dataset == "combine":
         return combine(args.inputs, args.out, summary, link=args.link)
     if args.dataset != "celeba" or not getattr(args, "download", False):
-        from pathlib import Path
         if not Path(args.src).exists():
             raise PrepareError(f"--src {args.src} does not exist")
     check_out(args.src, args.out)

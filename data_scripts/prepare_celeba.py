@@ -15,7 +15,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from data_scripts.common import Summary
-from data_scripts.prepare_core import (Cropper, Item, PrepareError, SourceTree, is_image_name,
+from data_scripts.prepare_core import (Cropper, Item, PrepareError, SourceTree, course_expression, is_image_name,
                                        natural_key, output_name, report_bad_archives, write_items)
 
 CELEBA_FILES = ("list_attr_celeba", "identity_CelebA", "list_landmarks_align_celeba", "list_eval_partition")
@@ -264,7 +264,6 @@ def _ffhq_features(tree: SourceTree, rel: str) -> dict:
     if "smile" in fa:
         out.update(smile=float(fa["smile"]), smiling=int(float(fa["smile"]) >= 0.5))
     if isinstance(fa.get("emotion"), dict) and fa["emotion"]:
-        from data_scripts.prepare_core import course_expression
         top = max(fa["emotion"], key=lambda k: fa["emotion"][k])
         out.update(expression=course_expression(top), expression_orig=top)
     for k in ("age", "gender"):

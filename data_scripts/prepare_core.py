@@ -1,7 +1,7 @@
 """Shared machinery of ``python -m data_scripts.prepare``: sources, labels, splits, crops, writing.
 
 Every preparer turns a downloaded data set into the project's one on-disk format (a folder of
-images + ``manifest.csv``, see ``helpers.data``). What they share lives here:
+images + ``manifest.csv``, see ``helpers.faces.data``). What they share lives here:
 
 * :class:`SourceTree` - one view over a folder *and* the zip archives inside it, so a user can point
   ``--src`` at the archives exactly as downloaded (``img_align_celeba.zip``, ``Video_Speech_Actor_01.zip``)
@@ -10,8 +10,8 @@ images + ``manifest.csv``, see ``helpers.data``). What they share lives here:
 * :func:`subject_split` - seed 004's subject-level train/test split.
 * :func:`sample_indices` / :func:`middle_indices` - seed 004's frame sampling.
 * :class:`Cropper` - the optional crop hook (``none`` | ``center`` (seed 003 "v0") | ``face``
-  (seed 003 "v2", dlib through ``helpers.detect``, imported only when asked for)).
-* :class:`LazyFaceWriter` (over ``helpers.data.FaceWriter``) and :func:`write_items` - atomic,
+  (seed 003 "v2", dlib through ``helpers.faces.detect``, which loads dlib only when asked for)).
+* :class:`LazyFaceWriter` (over ``helpers.faces.data.FaceWriter``) and :func:`write_items` - atomic,
   resumable writing with a Summary.
 """
 from __future__ import annotations
@@ -34,6 +34,8 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from data_scripts.common import IMAGE_SUFFIXES, Summary, atomic_write_bytes, inside, safe_filename
+from helpers.faces import detect
+from helpers.faces.data import FaceWriter, read_manifest
 
 try:  # tqdm is a project dependency; a plain loop keeps the module importable without it
     from tqdm.auto import tqdm
@@ -278,10 +280,9 @@ def last_indices(n: int, k: int) -> list[int]:
 
 def _load_detector():
     try:
-        from helpers import detect  # optional extra (dlib), imported only when --crop face asks for it
-        ok = detect.available()
-    except Exception as e:  # ImportError, or dlib failing to load
-        raise PrepareError(f"--crop face needs helpers.detect with dlib (pip install -e '.[faces]'): "
+        ok = detect.available()  # dlib (the optional faces extra) is imported only here, for --crop face
+    except Exception as e:  # dlib failing to load
+        raise PrepareError(f"--crop face needs helpers.faces.detect with dlib (pip install -e '.[faces]'): "
                            f"{type(e).__name__}: {e}") from e
     if not ok:
         raise PrepareError(f"--crop face: {detect.INSTALL_HINT}")
@@ -293,7 +294,7 @@ class Cropper:
 
     mode ``none``: image unchanged. ``center``: the largest centred square (seed 003's "v0").
     ``face``: the largest detected face box made square and enlarged by ``margin`` (seed 003's "v2";
-    ``detector`` defaults to ``helpers.detect.detect_faces``, loaded only here). Pixels outside the
+    ``detector`` defaults to ``helpers.faces.detect.detect_faces``, loaded only here). Pixels outside the
     photo are filled by edge replication. ``size`` resizes the square (default: face 128, center none).
     """
 
@@ -383,7 +384,7 @@ def _format_value(v):
 
 
 class LazyFaceWriter:
-    """``helpers.data.FaceWriter`` opened on the first image, plus the preparers' resume rules.
+    """``helpers.faces.data.FaceWriter`` opened on the first image, plus the preparers' resume rules.
 
     * No image written -> no output folder created (a refused or empty source leaves nothing behind).
     * ``prepare_settings.json`` records what shaped the pixels and labels (data set, crop, size, split,
@@ -412,7 +413,6 @@ class LazyFaceWriter:
             prev = None
         if prev == self.settings and (self.root / "manifest.csv").is_file():
             try:
-                from helpers.data import read_manifest
                 self.done = {f for f in read_manifest(self.root)["file"] if (self.root / f).is_file()}
                 self.resume = True
             except (ValueError, OSError) as e:
@@ -426,7 +426,6 @@ class LazyFaceWriter:
 
     def _open(self):
         if self._w is None:
-            from helpers.data import FaceWriter
             self._w = FaceWriter(self.root, skip_existing=False, overwrite=not self.resume, flush_every=None)
             atomic_write_bytes(self.root / self.SETTINGS,
                                json.dumps(self.settings, indent=1, sort_keys=True).encode("utf-8"))

@@ -24,7 +24,7 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from data_scripts.common import Summary
+from data_scripts.common import Summary, safe_filename
 from data_scripts.prepare_core import (AUS, Cropper, Item, PrepareError, Skip, SourceTree, TempDir,
                                        course_expression, is_image_name, last_indices, middle_indices,
                                        natural_key, output_name, parse_float_rows, report_bad_archives,
@@ -507,7 +507,6 @@ def parse_url_rows(rows: list[list[str]]) -> list[dict]:
 
 def url_keys(url: str) -> list[str]:
     """File stems a downloader may have used for ``url``: sha1 (full / 16 / 12), sanitised basename."""
-    from data_scripts.common import safe_filename
     h = hashlib.sha1(url.encode("utf-8")).hexdigest()
     base = url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
     stem = base.rsplit(".", 1)[0] if "." in base else base

@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import os
+import queue
 import random
 import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +18,8 @@ import pytest
 import torch
 from torch import nn
 
-from helpers.checkpoint import RunDir, load_release, read_manifest, save_release
+from helpers.core.checkpoint import RunDir
+from helpers.core.release import load_release, read_manifest, save_release
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -79,50 +83,95 @@ def test_resume_drops_metrics_after_restored_step(tmp_path):
 
 
 _WRITER = textwrap.dedent("""
-    import sys, torch
+    import sys, time, torch
     from torch import nn
-    from helpers.checkpoint import RunDir
+    from helpers.core.checkpoint import RunDir
+    torch.manual_seed(0)
     big = nn.Linear(2048, 4096)          # ~32 MB of weights: a save takes a noticeable time
     run = RunDir(sys.argv[1], {"big": True}, models={"big": big}, keep_last=2)
     step = 1
     while True:
         with torch.no_grad():
             big.bias.fill_(step)
+        print("begin", step, flush=True)
+        t = time.perf_counter()
         run.save(step)
-        print(step, flush=True)
+        print("done", step, time.perf_counter() - t, flush=True)
         step += 1
 """)
 
 
-def test_sigkill_during_save_keeps_previous_checkpoint(tmp_path):
+def _big_at(step: int) -> nn.Linear:
+    """The writer's model after ``step`` steps: same seeded init, bias filled with the step."""
+    torch.manual_seed(0)
+    big = nn.Linear(2048, 4096)
+    with torch.no_grad():
+        big.bias.fill_(step)
+    return big
+
+
+@pytest.mark.timing
+def test_sigkill_during_save_keeps_the_last_completed_checkpoint(tmp_path):
+    """Kill a writer in the middle of a save: the next session restores exactly the last save that
+    completed, without any damaged file to skip (an atomic save never leaves one under its name)."""
     run_path = tmp_path / "run"
     proc = subprocess.Popen([sys.executable, "-c", _WRITER, str(run_path)], cwd=REPO,
                             stdout=subprocess.PIPE, text=True,
                             env={**os.environ, "PYTHONPATH": str(REPO)})
+    lines: queue.Queue[str] = queue.Queue()
+    reader = threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True)
+    reader.start()
+    seen = []
     try:
-        assert proc.stdout.readline().strip() == "1"      # one complete checkpoint exists
-        deadline = time.monotonic() + 60
-        while not list(run_path.glob(".*.tmp")):         # wait until a save is in progress
-            assert time.monotonic() < deadline, "never saw a save in progress"
-            time.sleep(0.0005)
+        durations = []
+        while True:                                       # 3 timed saves, then the next one begins
+            try:
+                line = lines.get(timeout=120)
+            except queue.Empty:
+                pytest.fail(f"the writer printed nothing for 120 s (exit code {proc.poll()}), after {seen}")
+            seen.append(line)
+            word, *rest = line.split()
+            if word == "done":
+                durations.append(float(rest[1]))
+            elif len(durations) >= 3:
+                break
+        time.sleep(0.3 * min(durations))                  # well inside the save that just began
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert list(run_path.glob(".*.tmp")), "the kill should have hit a save in progress"
+            proc.wait()
+    reader.join(timeout=30)
+    proc.stdout.close()
+    while not lines.empty():                              # everything printed before the kill
+        seen.append(lines.get())
+    done = [int(line.split()[1]) for line in seen if line.startswith("done ")]
+    last = done[-1]
+    assert done == list(range(1, last + 1)), seen
+    assert list(run_path.glob(".*.tmp")) or (run_path / f"ckpt-{last + 1:09d}.pt").exists(), \
+        f"the kill should have hit the save of step {last + 1} in progress (it printed {seen[-2:]})"
+
     big = nn.Linear(2048, 4096)
     run = RunDir(run_path, {"big": True}, models={"big": big}, keep_last=2)
     assert not list(run_path.glob(".*.tmp")), "leftover temp files are cleaned on open"
-    prog = run.restore()
-    assert prog.step >= 1
-    assert torch.all(big.bias == prog.step), "weights must be those of the restored step"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        prog = run.restore()
+    damaged = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
+    assert not damaged, ("a kill during a save left a damaged checkpoint under its final name "
+                         f"(the save is not atomic): {damaged}")
+    assert prog.step == last, f"restored step {prog.step}, but the last save that completed was step {last}"
+    want = _big_at(last)
+    assert torch.equal(big.weight, want.weight) and torch.equal(big.bias, want.bias), \
+        f"the restored weights are not those saved at step {last}"
 
 
 def test_truncated_newest_falls_back_with_warning(tmp_path):
     m = _model()
     run = RunDir(tmp_path, {"w": 16}, models={"m": m})
     run.save(5)
+    at5 = {k: v.clone() for k, v in m.state_dict().items()}
     with torch.no_grad():
         for p in m.parameters():
             p.add_(1.0)
@@ -134,7 +183,10 @@ def test_truncated_newest_falls_back_with_warning(tmp_path):
     with pytest.warns(RuntimeWarning, match="ckpt-000000010"):
         prog = run2.restore()
     assert prog.step == 5
-    assert not torch.equal(fresh[0].weight, m[0].weight), "step-10 weights must not be loaded"
+    got = fresh.state_dict()
+    assert got.keys() == at5.keys()
+    for k, v in at5.items():
+        assert torch.equal(got[k], v), f"{k} is not the weight saved at step 5"
 
 
 def test_other_config_is_refused_naming_the_key(tmp_path):
@@ -151,6 +203,7 @@ def test_other_model_is_refused_naming_the_tensor(tmp_path):
         RunDir(tmp_path, {"width": 16}, models={"G": _model(16)}).restore()
 
 
+@pytest.mark.timing
 def test_wall_clock_budget_stops(tmp_path):
     run = RunDir(tmp_path, {}, models={"m": _model()})
     run.start_budget(minutes=0.5 / 60)

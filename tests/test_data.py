@@ -1,14 +1,14 @@
-"""helpers.data: the on-disk face format, FaceWriter <-> FaceFolder round trip, robustness, splits."""
+"""helpers.faces.data: the on-disk face format, FaceWriter <-> FaceFolder round trip, robustness, splits."""
 import os
-import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
-from helpers import data as D
-from helpers.landmarks import mean_shape
+from helpers import synthfaces
+from helpers.faces import data as D
+from helpers.faces.landmarks import mean_shape
 
 
 def face(seed, size=64):
@@ -217,7 +217,6 @@ def test_unoccluded_rows_have_image_as_unmasked_and_empty_mask(tmp_path):
 
 
 def test_same_keys_and_dtypes_as_synthfaces_dataset(tmp_path):
-    synthfaces = pytest.importorskip("helpers.synthfaces", reason="helpers/synthfaces.py not written yet")
     assert D.AUS == tuple(synthfaces.AUS)
     assert D.EXPRESSION_NAMES == tuple(synthfaces.EXPRESSIONS)
     ref = synthfaces.SynthFacesDataset(seed=0, size=64, length=2)[0]

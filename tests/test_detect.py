@@ -1,4 +1,4 @@
-"""helpers.detect on a real photo that ships offline (skimage.data.astronaut) and on SynthFaces."""
+"""helpers.faces.detect on a real photo that ships offline (skimage.data.astronaut) and on SynthFaces."""
 import numpy as np
 import pytest
 
@@ -8,7 +8,8 @@ skdata = pytest.importorskip("skimage.data")
 
 import cv2  # noqa: E402
 
-from helpers import detect as D  # noqa: E402
+from helpers import synthfaces as sf  # noqa: E402
+from helpers.faces import detect as D  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -152,9 +153,6 @@ def test_nme():
 
 
 def test_synthfaces_mask_is_seen_as_occlusion():
-    sf = pytest.importorskip("helpers.synthfaces", reason="helpers.synthfaces not written yet")
-    if not hasattr(sf, "SynthFaces"):
-        pytest.skip("helpers.synthfaces.SynthFaces not written yet")
     faces = sf.SynthFaces(seed=0, size=128, mask_prob=1.0)
     flagged = 0
     for i in range(6):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import hashlib
 import importlib.util
 import io
 import os
@@ -57,6 +58,7 @@ def test_read_url_lists(tmp_path):
         D.read_url_lists([tmp_path / "missing.txt"])
 
 
+@pytest.mark.timing
 def test_fetch_image_checks():
     cfg = D.FetchConfig(timeout=3, retries=0, max_bytes=10_000, min_side=16)
     data = jpeg(1)
@@ -112,6 +114,7 @@ def write_list(path: Path, base: str, n_good=12):
     return path
 
 
+@pytest.mark.timing
 def test_download_parallel_bound_failures_and_resume(tmp_path):
     out = tmp_path / "out"
     with make_server() as s:
@@ -140,6 +143,7 @@ def test_download_parallel_bound_failures_and_resume(tmp_path):
         assert sum(s.dl_hits.values()) == sum(before.values()) + 4
 
 
+@pytest.mark.timing
 def test_per_host_bound_and_delay(tmp_path):
     with make_server(n_good=6, delay=0.05) as s:
         lst = write_list(tmp_path / "list.tsv", s.base, n_good=6)
@@ -150,6 +154,7 @@ def test_per_host_bound_and_delay(tmp_path):
         assert time.monotonic() - t >= 5 * 0.1  # request starts at least host_delay apart
 
 
+@pytest.mark.timing
 def test_killed_run_resumes_without_redownloads(tmp_path):
     out = tmp_path / "out"
     with make_server(n_good=30, delay=0.15) as s:
@@ -171,10 +176,17 @@ def test_killed_run_resumes_without_redownloads(tmp_path):
                              cfg=D.FetchConfig(retries=1, backoff=0.01), progress=False)
         assert summary.skipped[D.R_DONE] == len(done)
         assert summary.kept == 30 - len(done)
-        assert len(read_csv(out / "index.csv")) == 30
+        index = read_csv(out / "index.csv")
+        assert len(index) == 30
+        served = {f"{s.base}/e/{i}.jpg": hashlib.sha256(jpeg(i)).hexdigest() for i in range(30)}
         for i in range(30):  # files finished before the kill were fetched once (0.jpg: plus one 503)
             if D.url_key(f"{s.base}/e/{i}.jpg") in done:
                 assert s.dl_hits[f"/e/{i}.jpg"] == (2 if i == 0 else 1), (i, s.dl_hits)
+        for r in index:      # every file, kept from the killed run or fetched now, is the server's bytes
+            got = hashlib.sha256((out / r["file"]).read_bytes()).hexdigest()
+            assert got == served[r["url"]], f"{r['file']} differs from what the server sent for {r['url']}"
+            assert r["sha256"] in ("", got), f"index.csv records another sha256 for {r['file']}"
+        assert {(out / r["file"]).resolve() for r in index} >= {p.resolve() for p in done.values()}
         assert not list(out.rglob("*.tmp"))
 
 

@@ -12,8 +12,9 @@ from PIL import Image  # noqa: E402
 
 from data_scripts import crop as C  # noqa: E402
 from data_scripts import filter_faces as F  # noqa: E402
-from helpers import detect as D  # noqa: E402
-from helpers.data import landmark_columns, read_manifest  # noqa: E402
+from helpers import synthfaces as sf  # noqa: E402
+from helpers.faces import detect as D  # noqa: E402
+from helpers.faces.data import FaceWriter, landmark_columns, read_manifest  # noqa: E402
 
 
 def _lm(df, i=0):
@@ -181,8 +182,6 @@ def test_split_counts_and_fractions():
 
 
 def test_split_written_deterministically(tmp_path):
-    from helpers.data import FaceWriter
-
     root = tmp_path / "set"
     with FaceWriter(root) as w:
         for i in range(30):
@@ -208,8 +207,6 @@ def test_crop_refuses_bad_arguments(tmp_path, capsys):
 
 
 def test_crop_carries_labels_including_missing_ones(tmp_path):
-    from helpers.data import FaceWriter
-
     src = tmp_path / "src"
     img = skdata.astronaut()[:300, 100:400]
     with FaceWriter(src) as w:
@@ -223,9 +220,6 @@ def test_crop_carries_labels_including_missing_ones(tmp_path):
 
 
 def test_filter_on_exported_synthfaces_keeps_true_landmarks_close(tmp_path):
-    sf = pytest.importorskip("helpers.synthfaces", reason="helpers.synthfaces not written yet")
-    if not hasattr(sf, "export"):
-        pytest.skip("helpers.synthfaces.export not written yet")
     src = sf.export(tmp_path / "synth", n=6, seed=0, size=256, progress=False)
     truth = read_manifest(src).set_index("file")
     s = F.filter_faces(src, tmp_path / "f", min_face=100, upsample=0, same_person=None, progress=False)

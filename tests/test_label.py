@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from data_scripts import label as L
-from helpers.data import AU_COLUMNS, FaceWriter, landmark_columns, read_manifest
+from helpers.faces.data import AU_COLUMNS, FaceWriter, landmark_columns, read_manifest
 
 # Source of a stand-in for OpenFace: only the standard library, so the fake binary starts fast.
 FAKE_OPENFACE = r'''
@@ -165,7 +165,7 @@ def test_pyfeat_output_mapped_to_17_aus(tmp_path):
 def test_dlib_landmarks_on_a_plain_folder(tmp_path):
     pytest.importorskip("dlib", reason="dlib not installed")
     skdata = pytest.importorskip("skimage.data")
-    from helpers import detect as D
+    from helpers.faces import detect as D
 
     img = skdata.astronaut()
     Image.fromarray(img).save(tmp_path / "astro.png")

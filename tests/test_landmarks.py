@@ -1,4 +1,4 @@
-"""helpers.landmarks: index groups, distances on numpy and torch batches, normalisation, drawing."""
+"""helpers.faces.landmarks: index groups, distances on numpy and torch batches, normalisation, drawing."""
 import matplotlib
 
 matplotlib.use("Agg")
@@ -7,7 +7,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from helpers import landmarks as L  # noqa: E402
+from helpers.faces import landmarks as L  # noqa: E402
 
 
 def hand_made():
@@ -123,3 +123,12 @@ def test_draw_on_image_marks_points_and_keeps_input():
     assert out[5, 5].max() == 0
     with pytest.raises(ValueError, match="uint8"):
         L.draw_on_image(img.astype(np.float32), lm)
+
+
+def test_show_landmarks_draws_several_sets():
+    img = torch.zeros(3, 64, 64)
+    ax = L.show_landmarks(img, [L.mean_shape(64), L.mean_shape(64) + 2], labels=["true", "pred"], title="t")
+    assert ax.get_title() == "t" and len(ax.images) == 1
+    assert sum(len(c.get_offsets()) for c in ax.collections) == 2 * 68
+    assert ax.get_legend() is not None
+    plt.close(ax.figure)

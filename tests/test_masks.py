@@ -1,12 +1,11 @@
-"""helpers.masks: seed 002's boxes exactly, their scaling, batch masks, landmark masks."""
-import importlib.util
-
+"""helpers.faces.masks: seed 002's boxes exactly, their scaling, batch masks, landmark masks."""
 import numpy as np
 import pytest
 import torch
 
-from helpers import masks
-from helpers.landmarks import mean_shape
+from helpers.faces import masks
+from helpers.faces.landmarks import mean_shape
+from helpers.synthfaces import SynthFaces
 
 
 def test_mouth_box_is_seed_002_at_256_and_scales():
@@ -115,21 +114,15 @@ def test_half_face_mask_follows_the_landmarks():
     assert torch.equal(m1[0, :, 10:], m0[0, :, :-10])
 
 
-def test_face_mask_shape_uses_synthfaces_polygon():
-    if importlib.util.find_spec("helpers.synthfaces") is None:
-        pytest.skip("helpers/synthfaces.py (face_mask_polygon) is not written yet")
-    from helpers.synthfaces import face_mask_polygon
-
+def test_face_mask_shape_uses_the_face_mask_polygon():
     lm = mean_shape(128)
     for style in ("surgical", "cloth"):
         m = masks.face_mask_shape(lm, 128, style)
         assert m.shape == (1, 128, 128)
-        assert torch.equal(m, masks.polygon_mask(face_mask_polygon(lm, style), 128))
+        assert torch.equal(m, masks.polygon_mask(masks.face_mask_polygon(lm, style), 128))
         assert m[0, int(lm[57, 1]), int(lm[57, 0])] == 1       # covers the mouth
         assert m[0, int(lm[37, 1]), int(lm[37, 0])] == 0       # not the eyes
     # and it is (nearly) the occlusion SynthFaces draws (which adds ear loops and soft edges)
-    from helpers.synthfaces import SynthFaces
-
     s = SynthFaces(seed=0, size=128, mask_prob=1.0).sample(0)
     m = masks.face_mask_shape(s["landmarks"], 128, s.get("mask_style", "surgical"))[0].numpy() > 0.5
     g = np.asarray(s["mask"]) > 0

@@ -1,10 +1,11 @@
-"""helpers.metrics: hole-restricted PSNR/SSIM/L1 and the seed's feature-matching distance."""
+"""helpers.core.metrics: hole-restricted PSNR/SSIM/L1 and the seed's feature-matching distance."""
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from skimage.metrics import structural_similarity
 
-from helpers import metrics
+from helpers.core import metrics
 
 
 def _faces(n=3, size=64, seed=0):
@@ -64,6 +65,30 @@ def test_psnr_and_l1_known_values():
     y[..., 4:8, 4:8] = 0.2                          # 0.1 on the [0,1] scale
     assert metrics.hole_l1(y, x, m).item() == pytest.approx(0.1)
     assert metrics.hole_psnr(y, x, m).item() == pytest.approx(20.0, abs=1e-4)   # 10*log10(1/0.01)
+
+
+def test_ssim_known_values_against_scikit_image():
+    """hole_ssim is Wang et al.'s SSIM as scikit-image computes it (Gaussian window, sigma 1.5,
+    population covariances, data range 1 on the [0, 1] scale), then averaged over the hole.
+
+    On a full-image mask the hole mean is the mean of the whole SSIM map (scikit-image's
+    ``full=True`` map); the two differ only in how the 5-pixel border is padded, hence 1e-3.
+    scikit-image's scalar skips that border, so on the interior mask it must agree to ~1e-5.
+    """
+    target = _faces(2, seed=3)
+    g = torch.Generator().manual_seed(4)
+    pred = (target + 0.2 * torch.randn(target.shape, generator=g)).clamp(-1, 1)
+    full = torch.ones(2, 1, 64, 64)
+    interior = torch.zeros(2, 1, 64, 64)
+    interior[..., 5:-5, 5:-5] = 1
+    ours_full, ours_interior = metrics.hole_ssim(pred, target, full), metrics.hole_ssim(pred, target, interior)
+    for i in range(2):
+        a, b = (((t[i] + 1) / 2).permute(1, 2, 0).double().numpy() for t in (pred, target))
+        mssim, smap = structural_similarity(a, b, gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
+                                            data_range=1, channel_axis=-1, full=True)
+        assert 0.2 < mssim < 0.9                                    # a case where SSIM says something
+        assert ours_full[i].item() == pytest.approx(smap.mean(), abs=1e-3)
+        assert ours_interior[i].item() == pytest.approx(mssim, abs=1e-5)
 
 
 def test_feature_special_cases():

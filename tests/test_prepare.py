@@ -21,7 +21,7 @@ from PIL import Image
 
 from data_scripts import prepare, prepare_core
 from data_scripts.prepare_core import Cropper, middle_indices, sample_indices, subject_split
-from helpers.data import FaceFolder, read_manifest
+from helpers.faces.data import FaceFolder, read_manifest
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -461,7 +461,7 @@ def test_face_crop_hook_with_injected_detector(tmp_path, capsys):
     src, out = make_ckplus(tmp_path / "src", n_frames=3), tmp_path / "out"
     calls = []
 
-    def detector(img):                  # stands in for helpers.detect.detect_faces (dlib)
+    def detector(img):                  # stands in for helpers.faces.detect.detect_faces (dlib)
         calls.append(img.shape)
         if len(calls) % 4 == 0:
             return []                   # every 4th image: no face

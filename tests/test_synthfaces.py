@@ -4,9 +4,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from helpers import synthfaces as sf
-from helpers.synthfaces_geometry import identity_params, landmarks
+from helpers.faces import detect as D
+from helpers.faces.data import FaceFolder, read_manifest
+from helpers.faces.masks import face_mask_polygon
+from helpers.synthfaces.geometry import identity_params, landmarks
 
 STEPS = np.round(np.arange(0, 2.01, 0.4), 1)  # 0, 0.4, ..., 2.0 as in seed 003 Fig. 2.1
 IDENTITIES = (0, 1, 7, 42, 123, 4567)
@@ -215,13 +219,13 @@ def test_expressions_and_smiling():
 def test_face_mask_polygon_and_validation():
     lm = landmarks(0, np.zeros(17), (0, 0, 0), 128)
     for style in sf.MASK_STYLES:
-        poly = sf.face_mask_polygon(lm, style)
+        poly = face_mask_polygon(lm, style)
         assert poly.ndim == 2 and poly.shape[1] == 2 and len(poly) >= 8
         assert poly[:, 1].max() > lm[8, 1] and poly[:, 1].min() < lm[30, 1]  # nose to below chin
     with pytest.raises(ValueError):
-        sf.face_mask_polygon(lm[:60])
+        face_mask_polygon(lm[:60])
     with pytest.raises(ValueError):
-        sf.face_mask_polygon(lm, "n95")
+        face_mask_polygon(lm, "n95")
     with pytest.raises(ValueError):
         sf.render(0, np.zeros(16))
     with pytest.raises(ValueError):
@@ -251,8 +255,6 @@ def test_dataset_tensors_match_samples():
 
 
 def test_export_round_trip(tmp_path):
-    from helpers.data import FaceFolder, read_manifest
-
     root = sf.export(tmp_path / "faces", 6, seed=5, size=32, progress=False, mask_prob=0.5)
     df = read_manifest(root)
     assert len(df) == 6 and {"subject", "expression", "smiling", "split", "AU12", "x30", "yaw"} <= set(df.columns)
@@ -273,7 +275,6 @@ def test_gallery_au_sweep_and_bench_helpers(tmp_path):
     assert g.shape == (1, 12, 32, 32, 3) and g.dtype == np.uint8
     assert len({g[0, j].tobytes() for j in range(12)}) == 12  # every column differs
     out = sf.gallery(tmp_path / "g.png", size=32, identities=(0, 1))
-    from PIL import Image
     assert Image.open(out).size[0] > 12 * 32 and not list(tmp_path.glob(".*tmp*"))  # written atomically
     sweep = sf.au_sweep(1, 26, size=32)
     chin = [s["landmarks"][8, 1] for s in sweep]
@@ -288,7 +289,6 @@ def test_gallery_au_sweep_and_bench_helpers(tmp_path):
 
 def test_a_real_landmark_detector_agrees_with_the_ground_truth():
     """dlib's iBUG 68-point model, run on SynthFaces, lands near our landmarks and sees the AUs."""
-    D = pytest.importorskip("helpers.detect")
     if not D.available():
         pytest.skip("dlib / face_recognition_models not installed")
     for ident in (0, 2):

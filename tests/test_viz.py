@@ -1,4 +1,4 @@
-"""helpers.viz: grids from tensors and arrays, overlays, offline animations, source viewer, widgets."""
+"""helpers.core.viz: grids from tensors and arrays, overlays, offline animations, source viewer, widgets."""
 import matplotlib
 
 matplotlib.use("Agg")
@@ -8,8 +8,8 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from helpers import viz  # noqa: E402
-from helpers.landmarks import mean_shape  # noqa: E402
+from helpers.core import viz  # noqa: E402
+from helpers.faces.masks import mouth_box  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -55,14 +55,6 @@ def test_show_grid_and_show_images_have_no_ticks():
         viz.show_images(torch.zeros(3, 3, 16, 16), titles=["a"])
 
 
-def test_show_landmarks_draws_several_sets():
-    img = torch.zeros(3, 64, 64)
-    ax = viz.show_landmarks(img, [mean_shape(64), mean_shape(64) + 2], labels=["true", "pred"], title="t")
-    assert ax.get_title() == "t" and len(ax.images) == 1
-    assert sum(len(c.get_offsets()) for c in ax.collections) == 2 * 68
-    assert ax.get_legend() is not None
-
-
 def test_animate_returns_offline_html():
     frames = torch.linspace(-1, 1, 4)[:, None, None, None].expand(4, 3, 16, 16)
     html = viz.animate(frames, fps=5, titles=[f"t={k}" for k in range(4)])
@@ -75,8 +67,6 @@ def test_animate_returns_offline_html():
 
 
 def test_show_source_returns_the_code():
-    from helpers.masks import mouth_box
-
     src = viz.show_source(mouth_box, display=False)
     assert src.startswith("def mouth_box") and "MOUTH_BOX" in src
     part = viz.show_source(mouth_box, display=False, start=0, stop=1)

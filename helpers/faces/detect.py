@@ -74,6 +74,15 @@ def _models():
             dlib.face_recognition_model_v1(rec))
 
 
+def require_models() -> None:
+    """Load dlib's detector, 68-point predictor and face recogniser now (once; they are cached).
+
+    For commands that process many photos: they call this first, so a missing ``faces`` extra
+    fails at once with :data:`INSTALL_HINT` (ImportError) rather than at the first image.
+    """
+    _models()
+
+
 def available() -> bool:
     """True when dlib and its model files can be imported."""
     try:
