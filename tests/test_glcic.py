@@ -161,7 +161,7 @@ def test_profiles():
     q, d, f = G.Config.quick(), G.Config.demo(), G.Config.full()
     assert (f.size, f.local_size, f.batch, f.steps_c, f.steps_d, f.steps, f.alpha, f.optimizer) == \
         (256, 128, 96, 90_000, 10_000, 480_000, 4e-4, "adadelta")
-    assert d.size == 64 and q.size <= 64 and d.precision == "bf16" and q.precision == "fp32"
+    assert d.size == 64 and q.size <= 64 and d.precision == "auto" and q.precision == "fp32"
     assert G.Config.for_profile("demo", holes="mouth").holes == "mouth"
 
 

@@ -134,10 +134,15 @@ def test_config_change_is_refused_and_run_only_fields_are_not(tmp_path):
     assert res.resumed_from == 2
 
 
-def test_precision():
+def test_precision(monkeypatch):
     cpu = torch.device("cpu")
-    assert loop.resolve_precision("mixed", cpu) == "bf16"
-    assert loop.resolve_precision("mixed", torch.device("cuda")) == "fp16"
+    monkeypatch.setattr(loop, "native_bf16", lambda: True)       # a CPU with AMX / AVX512-BF16
+    assert loop.resolve_precision("auto", cpu) == "bf16" and loop.resolve_precision("mixed", cpu) == "bf16"
+    monkeypatch.setattr(loop, "native_bf16", lambda: False)      # e.g. an AVX2-only CPU: bf16 is emulated
+    assert loop.resolve_precision("auto", cpu) == "fp32"
+    with pytest.warns(RuntimeWarning, match="emulated"):
+        assert loop.resolve_precision("bf16", cpu) == "bf16"
+    assert loop.resolve_precision("auto", torch.device("cuda")) == "fp16"
     with pytest.raises(ValueError, match="needs a CUDA device"):
         loop.resolve_precision("fp16", cpu)
     with pytest.raises(ValueError, match="precision must be one of"):

@@ -15,7 +15,7 @@ from typing import Callable, Mapping
 
 import torch
 
-__all__ = ["matmul_rate", "count_flops", "time_fn", "measure", "cpu_flags", "machine", "table"]
+__all__ = ["matmul_rate", "count_flops", "time_fn", "measure", "cpu_flags", "native_bf16", "machine", "table"]
 
 
 def _sync(device: str) -> None:
@@ -91,10 +91,25 @@ def cpu_flags(names=("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")) 
     return {}
 
 
+def native_bf16() -> bool:
+    """True if this CPU computes bf16 natively (AVX512-BF16 or AMX): only then is bf16 autocast fast.
+
+    Without those units PyTorch emulates bf16 and a bf16 convolution can be 10-100x slower than fp32.
+    """
+    flags = cpu_flags(("avx512_bf16", "amx_bf16"))
+    return any(flags.values())
+
+
 def machine() -> dict:
     """Torch version, threads, processor and CPU flags: the header of every benchmark report."""
+    model = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), "")
+    except OSError:
+        pass
     return {"torch": torch.__version__, "threads": torch.get_num_threads(),
-            "processor": platform.processor() or platform.machine(), "cpu_flags": cpu_flags(),
+            "processor": model or platform.processor() or platform.machine(), "cpu_flags": cpu_flags(),
             "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
 
 

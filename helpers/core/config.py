@@ -31,9 +31,11 @@ from helpers.core import runtime
 
 __all__ = ["Config", "PRECISIONS", "parse_set"]
 
-#: fp32; bf16 autocast (CPUs with AVX512-BF16/AMX, Ampere+ GPUs); fp16 autocast + grad scaling (CUDA);
-#: "mixed" = fp16 on CUDA, bf16 elsewhere (the resolved one is recorded with the run)
-PRECISIONS = ("fp32", "bf16", "fp16", "mixed")
+#: fp32; bf16 autocast (fast only on CPUs with AVX512-BF16/AMX and on Ampere+ GPUs: elsewhere it is
+#: emulated and far slower); fp16 autocast + grad scaling (CUDA); "auto" (alias "mixed") = the
+#: half precision the hardware runs natively — fp16 on CUDA, bf16 on CPUs with bf16 units — else
+#: fp32. The resolved precision is recorded with the run and checked when it resumes.
+PRECISIONS = ("fp32", "bf16", "fp16", "auto", "mixed")
 
 
 def parse_set(items: Sequence[str] | None) -> dict[str, Any]:

@@ -45,6 +45,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from helpers.core import runtime
+from helpers.core.bench import native_bf16
 from helpers.core.checkpoint import RunDir
 from helpers.core.config import Config
 from helpers.core.files import atomic_write
@@ -286,12 +287,22 @@ def _init_distributed(device_type: str) -> None:
 
 
 def resolve_precision(precision: str, device: torch.device) -> str:
-    """The precision a run actually uses on ``device`` ("mixed" -> fp16 on CUDA, else bf16)."""
-    if precision == "mixed":
-        return "fp16" if device.type == "cuda" else "bf16"
+    """The precision a run actually uses on ``device``.
+
+    "auto"/"mixed": fp16 on CUDA, bf16 on a CPU with native bf16 units (AVX512-BF16 or AMX), fp32
+    otherwise. An explicit "bf16" on a CPU without those units runs (emulated, many times slower
+    than fp32) with a warning; "fp16" needs CUDA.
+    """
+    if precision in ("auto", "mixed"):
+        if device.type == "cuda":
+            return "fp16"
+        return "bf16" if device.type == "cpu" and native_bf16() else "fp32"
     if precision == "fp16" and device.type != "cuda":
         raise ValueError("precision 'fp16' needs a CUDA device (grad scaling); use 'bf16' or 'fp32' "
                          f"on {device.type}")
+    if precision == "bf16" and device.type == "cpu" and not native_bf16():
+        warnings.warn("precision 'bf16' on a CPU without AVX512-BF16/AMX is emulated and much slower "
+                      "than fp32; use precision='auto'", RuntimeWarning, stacklevel=3)
     return precision
 
 

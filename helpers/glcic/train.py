@@ -242,9 +242,11 @@ def release(res: loop.TrainResult, name: str, command: str, directory=None) -> P
 def load_release(name: str, directory=None) -> CompletionNet:
     """A committed completion network (eval mode, CPU); ``model.manifest`` and ``model.config``."""
     directory = directory or runtime.CHECKPOINT_DIR
-    cfg = Config.from_dict(rel.read_manifest(name, directory)["config"])
+    manifest = rel.read_manifest(name, directory)
+    cfg = Config.from_dict(manifest["config"])
     C = CompletionNet(cfg.width)
-    C.manifest = rel.load_release(name, {"C": C}, directory)
+    (key,) = manifest["models"]          # "C"; releases made before the restructure say "completion"
+    C.manifest = rel.load_release(name, {key: C}, directory)
     C.config = cfg
     return C.eval()
 
