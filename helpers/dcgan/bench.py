@@ -39,7 +39,7 @@ def bench(profiles=("quick", "demo"), repeats: int = 3) -> dict:
         if p == "full":
             continue  # a GPU configuration
         cfg = Config.for_profile(p)
-        for prec in ("fp32", "bf16"):
+        for prec in ("fp32", "bf16") if B.native_bf16() else ("fp32",):
             out["steps"].update({f"{p} {prec} train_step": r for r in
                                  B.measure({"s": step_fn(cfg, prec)}, rates[prec], 3, repeats).values()})
     print(B.table(out["steps"], rates))
