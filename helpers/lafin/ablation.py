@@ -1,0 +1,68 @@
+"""The ablation of seed 000's additions: every variant trained with the same budget by one command.
+
+::
+
+    python -m helpers.lafin ablation --profile demo --threads 2 --json benchmarks/lafin_ablation.json
+
+trains the six predictors of :data:`helpers.lafin.model.VARIANTS` (baseline, + label input,
++ label + one of the three losses, all) with one config except ``variant`` and a smaller step
+budget than the released predictors (:data:`STEPS`), measures each on the same test faces and
+writes one JSON: the command, the shared config, and per row the training seconds and the
+measures of :func:`helpers.lafin.measures.predictor_measures` (both hole kinds, by label).
+Each row has its own run directory under ``runs/lafin-ablation-<profile>/``: an interrupted
+ablation continues where it stopped when the same command runs again.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from helpers.core import runtime
+from helpers.lafin.measures import predictor_measures
+from helpers.lafin.model import VARIANTS, Config
+from helpers.lafin.train import eval_testset, fp16_copy, train
+
+__all__ = ["ROWS", "STEPS", "N_TEST", "ablation", "ablation_table"]
+
+ROWS = tuple(VARIANTS)
+#: steps per row (the released demo predictors train longer: ``Config.demo().steps``)
+STEPS = {"quick": 6, "demo": 300, "full": 100_000}
+N_TEST = {"quick": 24, "demo": 300, "full": 2000}
+
+
+def ablation(profile: str = "demo", rows=ROWS, steps: int | None = None, overrides: dict | None = None,
+             run_root=None, n_test: int | None = None, progress: bool = True) -> dict:
+    """Train (or resume) every row and measure it; returns the JSON-able result."""
+    bad = [r for r in rows if r not in VARIANTS]
+    if bad:
+        raise ValueError(f"unknown ablation rows {bad}; known: {list(VARIANTS)}")
+    steps = steps or STEPS[profile]
+    root = Path(run_root) if run_root else runtime.RUNS_DIR / f"lafin-ablation-{profile}"
+    n_test = n_test or N_TEST[profile]
+    base = Config.for_profile(profile, **{"steps": steps, "eval_every": 0, **(overrides or {})})
+    ts = None
+    out = {"profile": profile, "steps": steps, "config": {k: v for k, v in base.to_dict().items() if k != "variant"},
+           "n_test": n_test, "rows": {}}
+    for row in rows:
+        cfg = base.replace(variant=row)
+        res = train(cfg, root / row, progress=progress)
+        if not res.done:
+            raise RuntimeError(f"row {row!r} stopped at step {res.step} of {res.total}; run again to continue")
+        ts = ts or eval_testset(cfg, n_test)
+        m = predictor_measures(fp16_copy(res.models["P"]), ts, tuple(ts.masks), cfg.lips)
+        out["rows"][row] = {"train_seconds": round(res.train_seconds, 1), "steps": res.step, **m}
+    return out
+
+
+def ablation_table(result: dict, kind: str = "halfface",
+                   columns=("nme", "nme_mouth", "corner_err", "corner_bias", "lip_err", "lip_bias")) -> pd.DataFrame:
+    """Rows (variant, label group) x the measures of ``kind`` holes, from :func:`ablation`'s result."""
+    recs = []
+    for row, m in result["rows"].items():
+        for g in ("No_Smiling", "Smiling", "all"):
+            rec = {"variant": row, "group": g, "n": m.get(f"{kind}_{g}_n")}
+            rec.update({c: m.get(f"{kind}_{g}_{c}") for c in columns})
+            rec["label_acc"] = m.get(f"{kind}_label_acc") if g == "all" else None
+            recs.append(rec)
+    return pd.DataFrame(recs).set_index(["variant", "group"])

@@ -1,0 +1,80 @@
+"""Checkers for the coding exercises of notebook 03 (each compares a student's function with the package's).
+
+A checker prints ``not done yet`` when the stub still raises ``NotImplementedError`` (so the
+notebook runs top to bottom), prints what is wrong otherwise, and returns True only when the
+function agrees with the reference on several random cases. ``tests/test_lafin_exercises.py``
+passes every solution in ``notebooks/solutions/03_*.py`` through the same checkers.
+"""
+from __future__ import annotations
+
+import torch
+from torch.nn import functional as F
+
+from helpers.lafin.model import landmark_map, mouth_corner_loss
+
+__all__ = ["check_mouth_corner_loss", "check_label_grid", "check_landmark_map"]
+
+
+def _run(fn, *args):
+    try:
+        return True, fn(*args)
+    except NotImplementedError:
+        print("not done yet: implement the function above, then run this cell again")
+        return False, None
+
+
+def _close(name, got, want, atol=1e-4) -> bool:
+    if not torch.is_tensor(got):
+        print(f"✗ {name}: expected a tensor, got {type(got).__name__}")
+        return False
+    if got.shape != want.shape:
+        print(f"✗ {name}: expected shape {tuple(want.shape)}, got {tuple(got.shape)}")
+        return False
+    if not torch.allclose(got.float(), want.float(), atol=atol, rtol=1e-4):
+        print(f"✗ {name}: values differ (max difference {float((got.float() - want.float()).abs().max()):.4g})")
+        return False
+    return True
+
+
+def check_mouth_corner_loss(fn) -> bool:
+    """Exercise 1: ``fn(pred, true)`` = the seed's Mouth Corner Distance loss, "vector" reading."""
+    g = torch.Generator().manual_seed(3)
+    for n in (1, 5):
+        true = torch.rand(n, 68, 2, generator=g) * 128
+        pred = true + torch.randn(n, 68, 2, generator=g) * 4
+        ok, got = _run(fn, pred, true)
+        if not ok:
+            return False
+        if not _close(f"N={n}", got, mouth_corner_loss(pred, true, "vector")):
+            return False
+    print("✓ correct: your loss equals helpers.lafin.mouth_corner_loss(pred, true, 'vector')")
+    return True
+
+
+def check_label_grid(fn) -> bool:
+    """Exercise 2: ``fn(embedding (N, 16), size)`` -> (N, 1, size, size), reading (a) of the label channel."""
+    g = torch.Generator().manual_seed(4)
+    for n, size in ((2, 128), (3, 64)):
+        e = torch.randn(n, 16, generator=g)
+        ok, got = _run(fn, e, size)
+        if not ok:
+            return False
+        want = F.interpolate(e.view(n, 1, 4, 4), size=(size, size), mode="nearest")
+        if not _close(f"N={n}, size={size}", got, want, atol=1e-6):
+            return False
+    print("✓ correct: the same channel as helpers.lafin.LabelChannel(size, mode='grid') builds")
+    return True
+
+
+def check_landmark_map(fn) -> bool:
+    """Exercise 3: ``fn(landmarks (N, 68, 2), size)`` -> LaFIn's landmark map (N, 1, size, size)."""
+    g = torch.Generator().manual_seed(5)
+    for n, size in ((2, 64), (1, 128)):
+        lm = torch.rand(n, 68, 2, generator=g) * (size + 6) - 3            # a few points outside the image
+        ok, got = _run(fn, lm, size)
+        if not ok:
+            return False
+        if not _close(f"N={n}, size={size}", got, landmark_map(lm, size), atol=1e-6):
+            return False
+    print("✓ correct: the same map as helpers.lafin.landmark_map")
+    return True

@@ -1,0 +1,139 @@
+"""Seed 000's measures, paired comparison, claims and findings: on hand-made numbers they must say the right thing."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from helpers import lafin as L
+from helpers.faces.analysis import AnalysisNet
+from helpers.lafin import evaluate as E
+from helpers.lafin import measures as M
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def _faces(n=6, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    from helpers.faces.landmarks import mean_shape
+    base = torch.from_numpy(mean_shape(128)).float()
+    lm = base + torch.randn(n, 68, 2, generator=g)
+    smiling = torch.tensor([0, 1] * (n // 2))
+    return lm, smiling
+
+
+def test_nme_and_landmark_table():
+    lm, sm = _faces()
+    assert torch.allclose(M.nme(lm, lm), torch.zeros(len(lm)))
+    shifted = lm + torch.tensor([3.0, 4.0])                         # every point 5 px off
+    iod = (lm[:, 45] - lm[:, 36]).norm(dim=1)
+    assert torch.allclose(M.nme(shifted, lm), 5 / iod)
+    wide = lm.clone()
+    wide[:, 54, 0] += 10.0                                          # the mouth 10 px wider
+    t = M.landmark_table(wide, lm, sm)
+    assert np.allclose(t["corner_bias"], 100 * 10 / iod.numpy(), rtol=0.02)
+    assert np.allclose(t["lip_err"], 0) and (t["nme_mouth"] > t["nme"]).all()
+    g = M.by_label(t)
+    assert g.loc["Smiling", "n"] == 3 and g.loc["all", "n"] == 6
+
+
+def test_paired_interval_and_comparison():
+    lm, sm = _faces(40)
+    true = lm
+    base = M.landmark_table(lm + 2.0, true, sm)
+    ours = M.landmark_table(lm + 1.0, true, sm)
+    p = E.paired(base, ours, "nme")
+    assert p["diff"] < 0 and p["hi"] < 0 and p["n"] == 40
+    same = E.paired(base, base, "nme")
+    assert same["diff"] == 0 and same["lo"] == 0 == same["hi"]
+    c = E.comparison_table({"baseline": base, "ours": ours})
+    assert c.loc[("Smiling", "nme"), "n"] == 20 and c.loc[("all", "nme"), "ours"] < c.loc[("all", "nme"), "baseline"]
+    with pytest.raises(ValueError, match="same faces"):
+        E.paired(base, ours.iloc[:10], "nme")
+
+
+def _comparison(better: bool):
+    rows = []
+    for g in M.GROUPS:
+        for c in M.LANDMARK_COLUMNS:
+            d = -1.0 if better else 0.2
+            rows.append({"group": g, "measure": c, "baseline": 5.0, "ours": 5.0 + d, "diff": d,
+                         "ci_lo": d - 0.5, "ci_hi": d + 0.5, "n": 50})
+    return pd.DataFrame(rows).set_index(["group", "measure"])
+
+
+@pytest.mark.parametrize("better", [True, False])
+def test_claims_follow_the_numbers(better):
+    control = pd.DataFrame({"corner_shift": [3.0 if better else 0.1, -3.0], "lip_shift": [0.2, -0.1],
+                            "lip_true": [2.0, 2.3]}, index=["No_Smiling", "Smiling"])
+    inpaint = pd.DataFrame({"psnr": [20, 19, 19.5, np.nan], "smiling_acc": [0.9, 0.6, 0.8 if better else 0.6, 0.95],
+                            "au12_mae": [0.2, 0.5, 0.3, 0.1]}, index=["true", "baseline", "ours", "truth"])
+    abl = pd.DataFrame({"nme_mouth": [6.0, 5.5, 5.4, 5.6, 5.5, 5.0 if better else 6.5]},
+                       index=pd.MultiIndex.from_product([list(L.VARIANTS), ["all"]], names=["variant", "group"]))
+    t = E.claims_table(_comparison(better), control, inpaint, abl, {"No_Smiling": 2.0, "Smiling": 2.3})
+    assert {"claim", "seed", "measured", "reproduced", "why"} <= set(t.columns)
+    verdicts = dict(zip(t["claim"], t["reproduced"]))
+    want = "yes" if better else "no"
+    assert verdicts["Ours predicts the masked mouth closer to the truth than Baseline"] == want
+    assert verdicts["The label controls the predicted mouth"] == want
+    assert verdicts["Ours' inpainted faces show the true expression more often"] == want
+    assert verdicts["Smiling faces have a longer lip distance"] == "n/a (data)"
+    f = E.findings(_comparison(better), {}, control, inpaint, None, abl, "quick")
+    assert any("Not reproduced" in s for s in f) != better
+    assert any("Ablation" in s for s in f) and f[-1].startswith("The tiny models")
+
+
+def test_label_control_and_measures_on_a_tiny_predictor():
+    torch.manual_seed(0)
+    ts = L.make_testset(8, 64)
+    P = L.LandmarkPredictor(64, label_input=True, label_head=True, width_mult=0.35, head_init="mean_shape")
+    m = L.predictor_measures(P, ts)
+    assert m["halfface_all_n"] == 8 and "facemask_label_acc" in m
+    c = L.label_control(P, ts)
+    assert set(c.index) <= {"No_Smiling", "Smiling"} and "corner_shift" in c.columns
+    B = L.LandmarkPredictor(64, width_mult=0.35, head_init="mean_shape")
+    assert (L.label_control(B, ts)["corner_shift"] == 0).all()   # no label input: no control
+
+
+def test_inpaint_measures_rows():
+    torch.manual_seed(0)
+    ts = L.make_testset(10, 64)
+    G = L.InpaintGenerator(0.125, 1)
+    net = AnalysisNet(64, (8, 16, 16, 32, 32), 16, 8, 16).eval()
+    t = M.inpaint_measures(G, ts, "halfface", {"true": ts.landmarks, "noisy": ts.landmarks + 2}, net)
+    assert list(t.index) == ["true", "noisy", "truth"]
+    for c in ("psnr", "ssim", "l1", "perceptual", "fid", "kid", "smiling_acc", "au12_mae", "au25_mae", "mouth_nme"):
+        assert c in t.columns
+    assert t.loc["truth", "l1"] == 0
+    with pytest.raises(ValueError, match="kind"):
+        M.inpaint_measures(G, ts, "random", {"true": ts.landmarks}, net)
+
+
+def test_pipeline_on_a_synthetic_photo():
+    from helpers.synthfaces import SynthFaces
+    face = SynthFaces(seed=5, size=128, mask_prob=1.0).sample(0)
+    photo = np.full((200, 260, 3), 180, np.uint8)
+    photo[30:158, 60:188] = face["image"]
+    P = L.LandmarkPredictor(64, width_mult=0.35, head_init="mean_shape")
+    G = L.InpaintGenerator(0.125, 1)
+    r = L.MaskedFacePipeline(P, G, detector="dlib_hog")(photo)
+    assert r.landmarks.shape == (68, 2) and r.output.shape == photo.shape and r.crop.shape == (3, 64, 64)
+    changed = np.any(r.output != photo, axis=2)
+    assert changed.sum() > 0 and not changed[:30].any()           # only the hole (lower face) changed
+    with pytest.raises(ValueError, match="detector"):
+        L.MaskedFacePipeline(P, G, detector="yolo")
+
+
+def test_match_face_rule():
+    from helpers.lafin.pipeline import match_face
+    lm = np.array([[10.0, 10.0], [50.0, 60.0]] + [[30.0, 30.0]] * 66)
+    assert match_face([(10, 10, 50, 60)], lm) == 0
+    assert match_face([(100, 100, 140, 150)], lm) is None           # elsewhere
+    assert match_face([(28, 28, 32, 32)], lm) is None               # far too small

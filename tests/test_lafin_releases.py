@@ -1,0 +1,56 @@
+"""The committed seed-000 releases load (sha256 checked) and reproduce their manifests' check numbers."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from helpers import lafin as L
+from helpers.core import release as rel, runtime
+from helpers.lafin.train import CHECK_N, eval_testset
+
+
+def _manifest(name):
+    path = runtime.CHECKPOINT_DIR / f"{name}.json"
+    assert path.exists(), f"release {name} is missing: run the command of notebook 03's section 5"
+    return rel.read_manifest(name)
+
+
+@pytest.mark.parametrize("key", ["baseline", "ours"])
+def test_synthfaces_predictors_reproduce_their_check(key):
+    name = L.DEMO_RELEASES[key]
+    man = _manifest(name)
+    assert man["dtype"] == "float16" and man["data"]["name"].startswith("SynthFaces")
+    torch.set_num_threads(2)
+    P = L.load_predictor(name)
+    assert P.label_input == (key == "ours")
+    ts = eval_testset(P.config, CHECK_N)
+    got = L.predictor_measures(P, ts, ("halfface",), P.config.lips)
+    want = man["metrics"]["check"]
+    for k, v in want.items():
+        assert got[k] == pytest.approx(v, abs=2e-3), k
+
+
+def test_inpainter_reproduces_its_check():
+    man = _manifest(L.DEMO_RELEASES["inpainter"])
+    G = L.load_inpainter(L.DEMO_RELEASES["inpainter"])
+    ts = eval_testset(G.config, CHECK_N)
+    m = ts.masks["halfface"]
+    done = L.inpaint(G, ts.images * (1 - m), m, ts.landmarks)
+    from helpers.core import metrics
+    p = metrics.hole_psnr(done, ts.images, m)
+    assert float(p[torch.isfinite(p)].mean()) == pytest.approx(man["metrics"]["check"]["halfface_psnr"], abs=2e-2)
+    assert float(metrics.hole_l1(done, ts.images, m).mean()) == pytest.approx(man["metrics"]["check"]["halfface_l1"], abs=1e-3)
+
+
+def test_real_face_release_loads_and_says_what_it_is():
+    name = L.DEMO_RELEASES["real"]
+    man = _manifest(name)
+    assert "research" in man["data"]["licence"] and not man["config"]["data"] == "synthfaces"
+    P = L.load_predictor(name)                                       # sha256 checked inside
+    assert not P.label_input                                         # no Smiling label on 300-W: the baseline
+    real = man["metrics"]["real"]
+    assert {"unmasked", "halfface", "facemask"} <= set(real["predictor"])
+    out = P(torch.zeros(1, 3, P.size, P.size))["landmarks"]
+    assert out.shape == (1, 68, 2) and torch.isfinite(out).all()
+
+
