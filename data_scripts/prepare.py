@@ -2,7 +2,7 @@
 
     python -m data_scripts.prepare <dataset> --src PATH --out PATH [options]
 
-Data sets: celeba, celeba-hq, ffhq, ckplus, jaffe, mug, ravdess, emotionet. Their licences forbid
+Data sets: celeba, celeba-hq, ffhq, ckplus, jaffe, mug, ravdess, emotionet, 300w. Their licences forbid
 redistribution: download them yourself (only ``celeba --download`` fetches anything, through
 torchvision). ``--src`` may be the unpacked folder or the folder of the archives as downloaded.
 
@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from data_scripts import prepare_300w as p300w
 from data_scripts import prepare_celeba as pc
 from data_scripts import prepare_expr as pe
 from data_scripts.common import Summary, atomic_write_bytes, inside, safe_filename
@@ -108,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("emotionet", help="EmotioNet: downloaded images + URL lists with AU annotations")
     common(sp)
     sp.add_argument("--urls", nargs="*", default=(), help="URL list files (CSV/TSV/text/xlsx) with AU columns")
+    p300w.add_parser(sub)
     sp = sub.add_parser("combine", help="merge prepared folders (e.g. CK+, MUG, RAVDESS training sets, seed 004)")
     sp.add_argument("inputs", nargs="+", help="prepared folders (each with a manifest.csv)")
     sp.add_argument("--out", required=True, help="output folder")
@@ -208,6 +210,8 @@ def run(args: argparse.Namespace, summary: Summary, cropper: Cropper | None = No
 def main(argv=None, cropper: Cropper | None = None) -> int:
     """CLI entry point; ``cropper`` lets tests inject a face detector. Returns the exit status."""
     args = build_parser().parse_args(argv)
+    if args.dataset == "300w":                  # its own summary and exit codes (data_scripts.prepare_300w)
+        return p300w.run(args)
     summary = Summary(f"prepare {args.dataset} -> {args.out}")
     try:
         counts = run(args, summary, cropper)
