@@ -218,7 +218,7 @@ def test_release_roundtrip_predictor(tmp_path):
         assert k in man["metrics"], k
     P = L.load_predictor("tiny_pred", tmp_path)
     again = predictor_release_metrics(P, P.config, 32)
-    assert again["check"] == man["metrics"]["check"]               # recomputed, not read back
+    assert again["check"] == pytest.approx(man["metrics"]["check"], abs=2e-3)   # recomputed, not read back
     with pytest.raises(ValueError, match="not an inpainting generator"):
         L.load_inpainter("tiny_pred", tmp_path)
 

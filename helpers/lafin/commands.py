@@ -79,11 +79,11 @@ def real_main(argv=None) -> int:
 
 
 def remeasure_main(argv=None) -> int:
-    """``python -m helpers.lafin remeasure NAME...``: measure SynthFaces predictor releases again on
-    today's test set and rewrite their manifests' metrics (:func:`helpers.lafin.train.remeasure`)."""
+    """``python -m helpers.lafin remeasure NAME...``: recompute the ``check`` block of releases as the
+    tests draw it and rewrite their manifests (:func:`helpers.lafin.train.remeasure`)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     p = argparse.ArgumentParser(prog="python -m helpers.lafin remeasure",
-                                description="re-measure predictor releases on today's test set")
+                                description="recompute the check block of releases")
     p.add_argument("names", nargs="+")
     p.add_argument("--threads", type=int, default=None)
     args = p.parse_args(argv)
@@ -91,5 +91,5 @@ def remeasure_main(argv=None) -> int:
         torch.set_num_threads(args.threads)
     for name in args.names:
         man = remeasure(name, _command("remeasure", argv))
-        print(name, {k: man["metrics"][k] for k in man["headline"] if k in man["metrics"]})
+        print(name, man["metrics"]["check"])
     return 0

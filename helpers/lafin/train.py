@@ -153,10 +153,25 @@ def predictor_release_metrics(P: LandmarkPredictor, cfg: Config, n: int) -> dict
     ts = eval_testset(cfg, n)
     kinds = tuple(ts.masks)
     out = predictor_measures(P, ts, kinds, cfg.lips)
-    small = ts.subset(range(min(CHECK_N, len(ts))))
-    out["check"] = predictor_measures(P, small, ("halfface",), cfg.lips)
+    out["check"] = predictor_check(P, cfg)
     out["n_test"] = len(ts)
     return out
+
+
+def predictor_check(P: LandmarkPredictor, cfg: Config) -> dict:
+    """The ``check`` block of a predictor release: :func:`predictor_measures` on the test set of
+    :data:`CHECK_N` faces drawn alone (``make_testset(n)`` is not a prefix of a larger one)."""
+    return predictor_measures(P, eval_testset(cfg, CHECK_N), ("halfface",), cfg.lips)
+
+
+def inpainter_check(G: InpaintGenerator, cfg: Config) -> dict:
+    """The ``check`` block of an inpainter release: hole PSNR and L1 on the :data:`CHECK_N`-face test set."""
+    small = eval_testset(cfg, CHECK_N)
+    m = small.masks["halfface"]
+    done = inpaint(G, small.images * (1 - m), m, small.landmarks)
+    p = metrics.hole_psnr(done, small.images, m)
+    return {"halfface_psnr": round(float(p[torch.isfinite(p)].mean()), 4),
+            "halfface_l1": round(float(metrics.hole_l1(done, small.images, m).mean()), 5)}
 
 
 def inpainter_release_metrics(G: InpaintGenerator, cfg: Config, n: int, predictors=None, net=None,
@@ -176,12 +191,7 @@ def inpainter_release_metrics(G: InpaintGenerator, cfg: Config, n: int, predicto
         out["tables"][kind] = {r: {c: round(float(v), 5) for c, v in row.items()} for r, row in t.iterrows()}
         for c in ("psnr", "ssim", "l1", "perceptual", "fid", "kid"):
             out[f"{kind}_{c}"] = round(float(t.loc["true", c]), 5)
-    small = ts.subset(range(min(CHECK_N, len(ts))))
-    m = small.masks["halfface"]
-    done = inpaint(G, small.images * (1 - m), m, small.landmarks)
-    p = metrics.hole_psnr(done, small.images, m)
-    out["check"] = {"halfface_psnr": round(float(p[torch.isfinite(p)].mean()), 4),
-                    "halfface_l1": round(float(metrics.hole_l1(done, small.images, m).mean()), 5)}
+    out["check"] = inpainter_check(G, cfg)
     return out
 
 
@@ -272,22 +282,21 @@ def load_inpainter(name: str = DEMO_RELEASES["inpainter"], directory=None) -> In
 
 
 def remeasure(name: str, command: str, directory=None) -> dict:
-    """Measure a committed SynthFaces predictor release again on today's test set and rewrite its
-    manifest's metrics (the weights, their sha256 and the training curve stay as they are).
+    """Recompute the ``check`` block of a committed release (predictor or inpainter) and rewrite its
+    manifest (weights, sha256, curve and the other metrics stay as they are).
 
-    Needed when the test set's generator changes after a release was trained: the ``check`` block
-    must be what the stored weights reach on the faces the tests draw now. The manifest keeps the
-    old numbers' date in ``remeasured`` together with ``command``."""
+    Needed where a release was written before its check was drawn exactly as the tests draw it
+    (:func:`predictor_check`, :func:`inpainter_check`); the manifest records ``remeasured``."""
     directory = directory or runtime.CHECKPOINT_DIR
-    P = load_predictor(name, directory)
-    man = dict(P.manifest)
-    if P.config.data != "synthfaces":
-        raise ValueError(f"release {name!r} was trained on {P.config.data!r}; remeasure handles SynthFaces "
-                         "predictors only (real-face releases: python -m helpers.lafin real)")
-    new = predictor_release_metrics(P, P.config, man["metrics"].get("n_test", N_TEST["predictor"]))
-    new["steps"] = man["metrics"]["steps"]
-    man["metrics"] = json.loads(json.dumps(new))
-    man["remeasured"] = {"command": command, "previous_created": man.get("created"),
+    net = rel.read_manifest(name, directory)["config"].get("net", "predictor")
+    model = load_predictor(name, directory) if net == "predictor" else load_inpainter(name, directory)
+    man = dict(model.manifest)
+    if net == "predictor":
+        check = predictor_check(model, model.config)
+    else:
+        check = inpainter_check(model, model.config)
+    man["metrics"] = {**man["metrics"], "check": json.loads(json.dumps(check))}
+    man["remeasured"] = {"what": "metrics.check", "command": command, "previous_created": man.get("created"),
                          "at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
     files.atomic_write_bytes(Path(directory) / f"{name}.json", json.dumps(man, indent=1).encode())
     return man
