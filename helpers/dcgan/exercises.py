@@ -16,21 +16,13 @@ from __future__ import annotations
 
 import torch
 
+from helpers.core.exercises import attempt
 from helpers.core.losses import d_loss, g_loss
 from helpers.dcgan.model import lerp, slerp
 
 __all__ = ["check_discriminator_loss", "check_generator_loss", "check_slerp"]
 
-NOT_DONE = "not done yet: implement the function above, then run this cell again"
 
-
-def _call(fn, *args):
-    """(True, result) or (False, None) after printing 'not done yet' for a stub."""
-    try:
-        return True, fn(*args)
-    except NotImplementedError:
-        print(NOT_DONE)
-        return False, None
 
 
 def _scalar(name: str, got) -> torch.Tensor | None:
@@ -65,7 +57,7 @@ def check_discriminator_loss(fn) -> bool:
     """Exercise 1: ``fn(real_logits, fake_logits)`` -> -(E[log D(x)] + E[log(1 - D(G(z)))]), D = sigmoid."""
     for name, real, fake in _logit_cases(1):
         r, f = real.clone().requires_grad_(True), fake.clone().requires_grad_(True)
-        ok, got = _call(fn, r, f)
+        ok, got = attempt(fn, r, f)
         if not ok:
             return False
         got = _scalar(name, got)
@@ -97,7 +89,7 @@ def check_generator_loss(fn) -> bool:
     """Exercise 2: ``fn(fake_logits)`` -> the non-saturating generator loss -E[log D(G(z))], D = sigmoid."""
     for name, _, fake in _logit_cases(2):
         f = fake.clone().requires_grad_(True)
-        ok, got = _call(fn, f)
+        ok, got = attempt(fn, f)
         if not ok:
             return False
         got = _scalar(name, got)
@@ -139,7 +131,7 @@ def check_slerp(fn) -> bool:
               torch.tensor([0.3])),
              ("z1 = 2 z0 (parallel: the angle is 0)", z0, 2 * z0, t)]
     for name, a, b, tt in cases:
-        ok, got = _call(fn, a.clone(), b.clone(), tt.clone())
+        ok, got = attempt(fn, a.clone(), b.clone(), tt.clone())
         if not ok:
             return False
         want = slerp(a, b, tt)

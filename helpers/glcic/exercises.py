@@ -17,32 +17,14 @@ from __future__ import annotations
 
 import torch
 
+from helpers.core.exercises import attempt, same
 from helpers.glcic.model import boxes_to_masks, completion_loss, local_boxes, net_input, sample_boxes
 
 __all__ = ["check_net_input", "check_completion_loss", "check_local_boxes"]
 
-NOT_DONE = "not done yet: implement the function above, then run this cell again"
 
 
-def _run(fn, *args):
-    try:
-        return True, fn(*args)
-    except NotImplementedError:
-        print(NOT_DONE)
-        return False, None
 
-
-def _same(name: str, got, want, atol: float = 1e-5) -> bool:
-    if not torch.is_tensor(got):
-        print(f"✗ {name}: expected a torch tensor, got {type(got).__name__}")
-        return False
-    if tuple(got.shape) != tuple(want.shape):
-        print(f"✗ {name}: expected shape {tuple(want.shape)}, got {tuple(got.shape)}")
-        return False
-    if not torch.allclose(got.float(), want.float(), atol=atol, rtol=1e-4):
-        print(f"✗ {name}: values differ (max difference {float((got.float() - want.float()).abs().max()):.4g})")
-        return False
-    return True
 
 
 def _cases(seed: int):
@@ -57,7 +39,7 @@ def check_net_input(fn) -> bool:
     """Exercise 1: ``fn(images (N,3,H,W), masks (N,1,H,W), mean_color (3,))`` -> (N, 4, H, W)."""
     for name, images, masks, _ in _cases(1):
         mean = images.mean((0, 2, 3))
-        ok, got = _run(fn, images, masks, mean)
+        ok, got = attempt(fn, images, masks, mean)
         if not ok:
             return False
         want = net_input(images, masks, mean)
@@ -65,7 +47,7 @@ def check_net_input(fn) -> bool:
                                                                                + 0 * masks, atol=1e-5):
             print(f"✗ {name}: the hole is black (0), but GLCIC fills it with the training set's mean colour")
             return False
-        if not _same(name, got, want):
+        if not same(name, got, want):
             return False
     print("✓ correct: the same input as helpers.glcic.model.net_input")
     return True
@@ -75,7 +57,7 @@ def check_completion_loss(fn) -> bool:
     """Exercise 2: ``fn(outputs, images, masks)`` -> the weighted MSE, one number."""
     for name, images, masks, _ in _cases(2):
         outputs = torch.rand(images.shape, generator=torch.Generator().manual_seed(7)) * 2 - 1
-        ok, got = _run(fn, outputs, images, masks)
+        ok, got = attempt(fn, outputs, images, masks)
         if not ok:
             return False
         want = completion_loss(outputs, images, masks)
@@ -90,7 +72,7 @@ def check_completion_loss(fn) -> bool:
                       "of (M * (C(x) - x))^2, so small holes give small losses")
                 return False
             got = got.reshape(())
-        if not _same(name, got, want, atol=1e-6):
+        if not same(name, got, want, atol=1e-6):
             return False
     print("✓ correct: the same loss as helpers.glcic.model.completion_loss")
     return True
@@ -102,7 +84,7 @@ def check_local_boxes(fn) -> bool:
     for n, size, local in ((6, 64, 32), (4, 128, 64), (3, 64, 64)):
         boxes = sample_boxes(n, size, "random", generator=g)
         boxes[0, :2] = 0                                        # a hole in the corner: the patch must stay inside
-        ok, got = _run(fn, boxes, size, local)
+        ok, got = attempt(fn, boxes, size, local)
         if not ok:
             return False
         want = local_boxes(boxes, size, local)
@@ -110,7 +92,7 @@ def check_local_boxes(fn) -> bool:
             print(f"✗ {n} boxes, {size} px, patch {local}: a patch starts outside the image; clamp x0, y0 "
                   f"into [0, size - local_size]")
             return False
-        if not _same(f"{n} boxes, {size} px, patch {local}", got, want.to(got.dtype if torch.is_tensor(got) else
+        if not same(f"{n} boxes, {size} px, patch {local}", got, want.to(got.dtype if torch.is_tensor(got) else
                                                                            want.dtype), atol=0):
             return False
     print("✓ correct: the same patches as helpers.glcic.model.local_boxes")

@@ -10,30 +10,14 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
+from helpers.core.exercises import attempt, same
 from helpers.lafin.model import landmark_map, mouth_corner_loss
 
 __all__ = ["check_mouth_corner_loss", "check_label_grid", "check_landmark_map"]
 
 
-def _run(fn, *args):
-    try:
-        return True, fn(*args)
-    except NotImplementedError:
-        print("not done yet: implement the function above, then run this cell again")
-        return False, None
 
 
-def _close(name, got, want, atol=1e-4) -> bool:
-    if not torch.is_tensor(got):
-        print(f"✗ {name}: expected a tensor, got {type(got).__name__}")
-        return False
-    if got.shape != want.shape:
-        print(f"✗ {name}: expected shape {tuple(want.shape)}, got {tuple(got.shape)}")
-        return False
-    if not torch.allclose(got.float(), want.float(), atol=atol, rtol=1e-4):
-        print(f"✗ {name}: values differ (max difference {float((got.float() - want.float()).abs().max()):.4g})")
-        return False
-    return True
 
 
 def check_mouth_corner_loss(fn) -> bool:
@@ -42,10 +26,10 @@ def check_mouth_corner_loss(fn) -> bool:
     for n in (1, 5):
         true = torch.rand(n, 68, 2, generator=g) * 128
         pred = true + torch.randn(n, 68, 2, generator=g) * 4
-        ok, got = _run(fn, pred, true)
+        ok, got = attempt(fn, pred, true)
         if not ok:
             return False
-        if not _close(f"N={n}", got, mouth_corner_loss(pred, true, "vector")):
+        if not same(f"N={n}", got, mouth_corner_loss(pred, true, "vector"), atol=1e-4):
             return False
     print("✓ correct: your loss equals helpers.lafin.mouth_corner_loss(pred, true, 'vector')")
     return True
@@ -56,11 +40,11 @@ def check_label_grid(fn) -> bool:
     g = torch.Generator().manual_seed(4)
     for n, size in ((2, 128), (3, 64)):
         e = torch.randn(n, 16, generator=g)
-        ok, got = _run(fn, e, size)
+        ok, got = attempt(fn, e, size)
         if not ok:
             return False
         want = F.interpolate(e.view(n, 1, 4, 4), size=(size, size), mode="nearest")
-        if not _close(f"N={n}, size={size}", got, want, atol=1e-6):
+        if not same(f"N={n}, size={size}", got, want, atol=1e-6):
             return False
     print("✓ correct: the same channel as helpers.lafin.LabelChannel(size, mode='grid') builds")
     return True
@@ -71,10 +55,10 @@ def check_landmark_map(fn) -> bool:
     g = torch.Generator().manual_seed(5)
     for n, size in ((2, 64), (1, 128)):
         lm = torch.rand(n, 68, 2, generator=g) * (size + 6) - 3            # a few points outside the image
-        ok, got = _run(fn, lm, size)
+        ok, got = attempt(fn, lm, size)
         if not ok:
             return False
-        if not _close(f"N={n}, size={size}", got, landmark_map(lm, size), atol=1e-6):
+        if not same(f"N={n}, size={size}", got, landmark_map(lm, size), atol=1e-6):
             return False
     print("✓ correct: the same map as helpers.lafin.landmark_map")
     return True

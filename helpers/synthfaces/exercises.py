@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from helpers.core.exercises import attempt
 from helpers.faces.landmarks import eye_openness, lip_distance, mouth_corner_distance
 from helpers.synthfaces import AU_NAMES, AUS, check_aus, landmarks, render
 
@@ -23,16 +24,7 @@ __all__ = ["check_eye_aspect_ratio", "check_au_effect", "MEASURES"]
 #: the landmark measures of notebook 00 (name -> function of (68, 2) landmarks)
 MEASURES = {"mouth width (48-54)": mouth_corner_distance, "lip gap (62-66)": lip_distance,
             "eye aspect ratio": eye_openness}
-NOT_DONE = "not done yet: implement the function above, then run this cell again"
 
-
-def _call(fn, *args):
-    """(True, result) or (False, None) after printing 'not done yet' for a stub."""
-    try:
-        return True, fn(*args)
-    except NotImplementedError:
-        print(NOT_DONE)
-        return False, None
 
 
 def _as_float(name: str, value):
@@ -61,7 +53,7 @@ def check_eye_aspect_ratio(fn) -> bool:
              (23, {5: 2.0}, (12, -8, 6)), (4, {6: 1.5, 12: 2.0}, (-20, 0, -5))]
     for person, aus, pose in cases:
         lm = render(person, aus, pose=pose, size=128)["landmarks"]
-        ok, got = _call(fn, lm.copy())
+        ok, got = attempt(fn, lm.copy())
         if not ok:
             return False
         what = f"person {person}, AUs {aus or 'none'}, pose {pose}"
@@ -99,7 +91,7 @@ def check_au_effect(fn, person: int = 3) -> bool:
              (19, 45, eye_openness, 2.0, 64), (23, 14, mouth_corner_distance, 1.0, 256),
              (4, 1, mouth_corner_distance, 2.0, 128)]           # AU1 does not move the mouth: 0
     for p, au, measure, intensity, size in cases:
-        ok, got = _call(fn, p, au, measure, intensity, size)
+        ok, got = attempt(fn, p, au, measure, intensity, size)
         if not ok:
             return False
         what = f"person {p}, AU{au} at {intensity}, {measure.__name__}, {size} px"
