@@ -10,18 +10,13 @@ from typing import Callable
 
 import torch
 
+from helpers.core.exercises import attempt
 from helpers.ganimation.losses import attention_tv_loss
 from helpers.ganimation.model import ConvNeXtBlock, compose
 
 __all__ = ["check_compose", "check_attention_tv", "check_convnext_forward"]
 
 
-def _call(name: str, fn: Callable, *args):
-    try:
-        return True, fn(*args)
-    except NotImplementedError:
-        print(f"{name}: not done yet (the stub still raises NotImplementedError)")
-        return False, None
 
 
 def _compare(name: str, got, want: torch.Tensor, atol: float = 1e-5) -> bool:
@@ -45,7 +40,7 @@ def check_compose(fn: Callable) -> bool:
     x = torch.rand(3, 3, 8, 8, generator=g) * 2 - 1
     c = torch.rand(3, 3, 8, 8, generator=g) * 2 - 1
     a = torch.rand(3, 1, 8, 8, generator=g)
-    ok, got = _call("compose", fn, x, c, a)
+    ok, got = attempt(fn, x, c, a)
     if not ok:
         return False
     if torch.is_tensor(got) and got.shape == x.shape and torch.allclose(got, (1 - a) * x + a * c, atol=1e-6):
@@ -58,7 +53,7 @@ def check_attention_tv(fn: Callable) -> bool:
     """Exercise 2: ``fn(attention)`` must return the summed total variation of (N, 1, H, W) masks."""
     g = torch.Generator().manual_seed(2)
     a = torch.rand(2, 1, 6, 7, generator=g)
-    ok, got = _call("attention_tv", fn, a)
+    ok, got = attempt(fn, a)
     if not ok:
         return False
     want = attention_tv_loss(a)
@@ -73,7 +68,7 @@ def check_convnext_forward(fn: Callable) -> bool:
     torch.manual_seed(3)
     blk = ConvNeXtBlock(8, expansion=2, layer_scale=0.5).eval()
     x = torch.randn(2, 8, 6, 6)
-    ok, got = _call("convnext_forward", fn, blk, x)
+    ok, got = attempt(fn, blk, x)
     if not ok:
         return False
     with torch.no_grad():

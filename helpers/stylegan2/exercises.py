@@ -15,6 +15,7 @@ from typing import Callable
 import torch
 from torch.nn import functional as F
 
+from helpers.core.exercises import attempt
 from helpers.stylegan2.styles import mix_styles, style_indices
 from helpers.stylegan2.project import noise_regularisation
 
@@ -38,12 +39,6 @@ def fused_modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.
     return out.reshape(n, cout, h, w)
 
 
-def _run(name: str, fn: Callable, *args):
-    try:
-        return True, fn(*args)
-    except NotImplementedError:
-        print(f"{name}: not done yet (the stub still raises NotImplementedError)")
-        return False, None
 
 
 def _report(name: str, ok: bool, detail: str) -> bool:
@@ -58,7 +53,7 @@ def check_modulated_conv(fn: Callable) -> bool:
     x = torch.randn(3, 5, 8, 8, generator=g)
     weight = torch.randn(7, 5, 3, 3, generator=g) / 15 ** 0.5
     styles = torch.rand(3, 5, generator=g) + 0.5
-    ok, out = _run("modulated convolution", fn, x, weight, styles, True)
+    ok, out = attempt(fn, x, weight, styles, True)
     if not ok:
         return False
     if not torch.is_tensor(out) or out.shape != (3, 7, 8, 8):
@@ -69,7 +64,7 @@ def check_modulated_conv(fn: Callable) -> bool:
     if err > 1e-4:
         return _report("modulated convolution", False, f"max |difference| {err:.3g} from the reference "
                        "(did you demodulate each output channel of each sample?)")
-    ok2, out2 = _run("modulated convolution", fn, x, weight, styles, False)
+    ok2, out2 = attempt(fn, x, weight, styles, False)
     err2 = float((out2 - fused_modulated_conv2d(x, weight, styles, False)).abs().max())
     if err2 > 1e-4:
         return _report("modulated convolution", False, f"without demodulation the result differs by {err2:.3g}")
@@ -83,7 +78,7 @@ def check_style_mix(fn: Callable) -> bool:
     a, b = torch.randn(2, 10, 6, generator=g), torch.randn(2, 10, 6, generator=g)
     cases = [([4, 8], 64), ([16], 64), ([64], 64), ([8, 32], 64)]
     for res, size in cases:
-        ok, out = _run("style mix", fn, a, b, res, size)
+        ok, out = attempt(fn, a, b, res, size)
         if not ok:
             return False
         want = mix_styles(a, {tuple(style_indices(size, res)): b})
@@ -99,7 +94,7 @@ def check_noise_regularisation(fn: Callable) -> bool:
     g = torch.Generator().manual_seed(6)
     noises = [torch.randn(2, 1, r, r, generator=g) for r in (4, 8, 8, 16, 16, 32)]
     noises[-1][1] = torch.linspace(-1, 1, 32).expand(1, 32, 32)   # a smooth map: a large R
-    ok, out = _run("noise regularisation", fn, noises)
+    ok, out = attempt(fn, noises)
     if not ok:
         return False
     ref = noise_regularisation(noises)
