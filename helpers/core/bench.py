@@ -8,6 +8,7 @@ backward, as executed). The CPU may be shared: every timing is repeated, best an
 """
 from __future__ import annotations
 
+import math
 import platform
 import statistics
 import time
@@ -40,11 +41,28 @@ def matmul_rate(dtype: torch.dtype = torch.float32, n: int = 2048, repeats: int 
     return {"best": max(rates), "median": statistics.median(rates), "dtype": str(dtype).replace("torch.", "")}
 
 
+def _conv_flops(x_shape, w_shape, out_shape, transposed: bool) -> int:
+    """2 x multiply-adds of one convolution: every element of the output (of the input, if
+    transposed) meets ``prod(w_shape[1:])`` weights (``w_shape[1]`` is already per group)."""
+    return 2 * math.prod(x_shape if transposed else out_shape) * math.prod(w_shape[1:])
+
+
+def _conv_backward_flops(grad_out_shape, x_shape, w_shape, _bias, _stride, _padding, _dilation, transposed,
+                         _output_padding, _groups, output_mask, out_shape=None, **kwargs) -> int:
+    """Backward of a (grouped) convolution: the input gradient and the weight gradient each cost
+    what the forward did. torch's own formula treats the weight gradient as an ungrouped
+    convolution and overcounts a depthwise one by its number of groups (here 2.4.0-2.14)."""
+    fwd = _conv_flops(x_shape, w_shape, grad_out_shape, transposed)
+    return fwd * (int(bool(output_mask[0])) + int(bool(output_mask[1])))
+
+
 def count_flops(fn: Callable[[], object]) -> int:
-    """FLOPs that one call of ``fn`` executes (matmul/conv forward and backward)."""
+    """FLOPs that one call of ``fn`` executes (matmul/conv forward and backward; grouped and
+    depthwise convolutions counted per group, see :func:`_conv_backward_flops`)."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    with FlopCounterMode(display=False) as fc:
+    aten = torch.ops.aten
+    with FlopCounterMode(display=False, custom_mapping={aten.convolution_backward: _conv_backward_flops}) as fc:
         fn()
     return int(fc.get_total_flops())
 
