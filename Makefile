@@ -21,6 +21,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test,faces,scrape]'
 	# face_recognition pins a dlib source build; the dlib-bin wheel provides dlib instead.
 	$(BIN)/python -m pip install -q --no-deps face_recognition
+	# MTCNN (notebook 03's face detector behind masks): its wheel ships the weights but pins torch<2.3.
+	$(BIN)/python -m pip install -q --no-deps facenet-pytorch
 	touch $(STAMP)
 
 install: $(STAMP)

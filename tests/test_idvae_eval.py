@@ -175,6 +175,31 @@ def test_generation_shapes_and_measures(tiny_run):
         generation.find(rec, 99, "happiness")
 
 
+
+def test_diagnosis_tables_and_findings_follow_the_numbers(tiny_run):
+    from helpers.idvae import diagnose
+    res, _ = tiny_run
+    G = res.models["G"].cpu().eval()
+    rec = idvae.load_sets(res.config, progress=False, recognition_only=True).recog_test
+    ft = diagnose.feature_table(G, rec, runs=2)
+    assert list(ft.index) == ["pixels (16x16, 64 PCs)", "pixels - subject mean", "z_e", "z_e - subject mean",
+                              "z_i", "exact AUs (ceiling)"]
+    assert ft.loc["exact AUs (ceiling)", "probe: expression"] > ft.attrs["chance"]["expression"]
+    torch.manual_seed(0)
+    net = AnalysisNet().eval()                         # untrained instrument: checks the plumbing only
+    rt = diagnose.reconstruction_table(G, rec, net)
+    assert rt.loc["input", "MSE to input"] == 0 and rt.loc["Dec(z_i, z_e)", "MSE to input"] > 0
+    imgs = diagnose.reconstructions(G, rec.images[:3])
+    assert all(v.shape == (3, 3, 64, 64) for v in imgs.values())
+    lines = diagnose.findings(ft, rt)
+    assert f"{ft.loc['z_e', 'k-means acc']:.0%}" in lines[1]
+    flat = rt.copy()                                   # a decoder that draws the inputs' AU spread: no verdict
+    flat.loc["Dec(z_i, z_e)", "AU spread (read)"] = flat.loc["input", "AU spread (read)"]
+    assert len(diagnose.findings(ft, flat)) == 3 and len(diagnose.findings(ft, flat.assign(**{
+        "AU spread (read)": [1.0, 0.1, 0.1]}))) == 4
+    with pytest.raises(ValueError, match="IdExpVAE"):
+        diagnose.feature_table(torch.nn.Linear(2, 2), rec)
+
 # ----------------------------------------------------------------------------- the full profile's folders
 def _png(img: np.ndarray) -> bytes:
     import io
