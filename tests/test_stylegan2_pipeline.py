@@ -184,3 +184,15 @@ def test_complete_runs_every_variant(G, net):
     assert {"masked", "masked_masked", "unmasked", "inpainted"} <= set(cache)
     with pytest.raises(ValueError, match="unknown variants"):
         sg.complete(G, scenes, ["magic"], pc(), net=net)
+
+
+def test_straight_through_clamp_is_exact_for_huge_values():
+    """The projector feeds the distances generated images clamped in value but not in gradient; at
+    |x| ~ 1e7 the old ``x + (clamp - x)`` rounded to 0 or 2 and the analysis network refused them."""
+    from importlib import import_module
+    in_range = import_module("helpers.stylegan2.project")._in_range
+    x = torch.tensor([3e7, -5e8, 0.25, 1.5, -1.0], requires_grad=True)
+    y = in_range(x)
+    assert torch.equal(y.detach(), torch.tensor([1.0, -1.0, 0.25, 1.0, -1.0]))
+    y.sum().backward()
+    assert torch.equal(x.grad, torch.ones(5))

@@ -175,8 +175,10 @@ def perceptual(kind: str = "auto") -> str:
 
 def _in_range(x: torch.Tensor) -> torch.Tensor:
     """``x`` clamped to [-1, 1] in value, with the gradient of the unclamped ``x`` (straight through):
-    the distances need valid images, the reference projector's gradient ignores the range."""
-    return x + (x.clamp(-1, 1) - x).detach()
+    the distances need valid images, the reference projector's gradient ignores the range.
+    Written as ``clamp + (x - x)`` so that the value is exactly the clamp even where ``|x|`` is huge
+    (``x + (clamp - x)`` rounds: at |x| ~ 1e8 it gave 2.0)."""
+    return x.clamp(-1, 1).detach() + (x - x.detach())
 
 
 def _distance(kind: str, gen: torch.Tensor, target: torch.Tensor, known, net) -> torch.Tensor:
