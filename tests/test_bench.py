@@ -42,3 +42,17 @@ def test_measure_reports_shares_of_the_given_rate():
     assert out["gflop"] == pytest.approx(2 * 64 ** 3 / 1e9)
     assert out["share_best"] == pytest.approx(out["gflops_best"] / 1.0)
     assert "mm" in bench.table({"mm": out}, {"fp32": 1.0})
+
+
+def test_a_step_with_autograd_grad_is_timed_without_flops():
+    """R1 and path-length steps call torch.autograd.grad, which FlopCounterMode cannot follow."""
+    lin = torch.nn.Linear(8, 8)        # a module: FlopCounterMode's module tracker is what fails
+
+    def step():
+        x = torch.randn(4, 8, requires_grad=True)
+        (g,) = torch.autograd.grad(lin(x).square().sum(), x, create_graph=True)
+        g.square().sum().backward()
+
+    r = bench.measure({"r1": step}, rate_gflops=1.0, iters=1, repeats=1)["r1"]
+    assert r["gflop"] is None and r["share_best"] is None and r["steps_per_s_best"] > 0
+    assert "-" in bench.table({"r1": r}, {"fp32": 1.0})

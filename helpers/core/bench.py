@@ -87,7 +87,16 @@ def measure(steps: Mapping[str, Callable[[], object]], rate_gflops: float, iters
     out = {}
     for name, fn in steps.items():
         t = time_fn(fn, iters, repeats, device)
-        flops = count_flops(fn)
+        try:
+            flops = count_flops(fn)
+        except RuntimeError as e:        # FlopCounterMode cannot follow torch.autograd.grad (R1, path length)
+            if "autograd.grad" not in str(e):
+                raise
+            out[name] = {"gflop": None, **t, "steps_per_s_best": 1 / t["sec_best"],
+                         "steps_per_s_median": 1 / t["sec_median"], "gflops_best": None, "share_best": None,
+                         "share_median": None, "flops_note": "not counted: the step calls torch.autograd.grad, "
+                                                            "which torch's FlopCounterMode cannot follow"}
+            continue
         out[name] = {"gflop": flops / 1e9, **t,
                      "steps_per_s_best": 1 / t["sec_best"], "steps_per_s_median": 1 / t["sec_median"],
                      "gflops_best": flops / t["sec_best"] / 1e9,
@@ -135,6 +144,10 @@ def table(results: Mapping[str, Mapping], rates: Mapping[str, float]) -> str:
     """A plain-text table of :func:`measure` results; ``rates`` names the limit of each row group."""
     lines = [f"{'step':42s} {'GFLOP':>8s} {'steps/s':>9s} {'median':>8s} {'GFLOP/s':>8s} {'share':>7s} {'median':>7s}"]
     for name, r in results.items():
+        if r.get("gflop") is None:
+            lines.append(f"{name:42s} {'-':>8s} {r['steps_per_s_best']:9.3f} {r['steps_per_s_median']:8.3f} "
+                         f"{'-':>8s} {'-':>7s} {'-':>7s}")
+            continue
         lines.append(f"{name:42s} {r['gflop']:8.2f} {r['steps_per_s_best']:9.3f} {r['steps_per_s_median']:8.3f} "
                      f"{r['gflops_best']:8.1f} {r['share_best']:7.1%} {r['share_median']:7.1%}")
     lines.append("limits: " + ", ".join(f"{k} {v:.0f} GFLOP/s" for k, v in rates.items()))
