@@ -196,3 +196,17 @@ def test_straight_through_clamp_is_exact_for_huge_values():
     assert torch.equal(y.detach(), torch.tensor([1.0, -1.0, 0.25, 1.0, -1.0]))
     y.sum().backward()
     assert torch.equal(x.grad, torch.ones(5))
+
+
+def test_demo_generator_projection_improves_at_the_demo_learning_rate():
+    """At the reference lr 0.1 a W+ projection of the committed demo generator diverges (PSNR falls);
+    at DEMO_LR it must rise. Two SynthFaces test people, 40 steps."""
+    from helpers.core.images import to_tensor
+    from helpers.synthfaces import render
+    torch.set_num_threads(2)
+    G, _ = sg.load_release("stylegan2_64")
+    imgs = torch.stack([to_tensor(render(200_000 + i, size=G.size, seed=i)["image"]) for i in range(2)])
+    cfg = sg.ProjectConfig(steps=40, space="w+", perceptual="analysis", record_every=40, w_avg_samples=2000,
+                           lr=sg.DEMO_LR)
+    h = sg.project(G, imgs, config=cfg).history
+    assert h["psnr"].iloc[-1] > h["psnr"].iloc[0] + 1.0, h[["step", "psnr"]]

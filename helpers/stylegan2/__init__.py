@@ -18,7 +18,7 @@ from helpers.stylegan2.model import (Config, Discriminator, Generator, MappingNe
 from helpers.stylegan2.styles import LAYER_CONVENTIONS, layer_table, mix_styles, style_indices
 from helpers.stylegan2.pipeline import (INPAINTERS, VARIANTS, MixConfig, complete, inpainter, mix_latents, paste,
                                         poisson_blend)
-from helpers.stylegan2.project import ProjectConfig, Projection, noise_regularisation, project, synthesize
+from helpers.stylegan2.project import DEMO_LR, ProjectConfig, Projection, noise_regularisation, project, synthesize
 from helpers.stylegan2.train import METHOD, StyleGAN2, load_release, load_run, release, train
 
 __all__ = ["evaluate", "measures", "official", "TEST_IDENTITIES", "Scene", "align_batch", "align_face", "draw_mole",
@@ -27,5 +27,5 @@ __all__ = ["evaluate", "measures", "official", "TEST_IDENTITIES", "Scene", "alig
            "Generator", "MappingNetwork", "ModulatedConv2d", "StyledConv", "SynthesisBlock", "ToRGB", "build",
            "layer_table", "mix_styles", "style_indices", "upfirdn2d", "INPAINTERS", "VARIANTS", "MixConfig",
            "complete", "inpainter", "mix_latents", "paste", "poisson_blend", "ProjectConfig", "Projection",
-           "noise_regularisation", "project", "synthesize", "METHOD", "StyleGAN2", "load_release", "load_run",
+           "DEMO_LR", "noise_regularisation", "project", "synthesize", "METHOD", "StyleGAN2", "load_release", "load_run",
            "release", "train"]

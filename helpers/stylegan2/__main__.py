@@ -18,6 +18,7 @@ import torch
 from helpers.core import cli
 from helpers.stylegan2.bench import bench
 from helpers.stylegan2.pipeline import INPAINTERS
+from helpers.stylegan2.project import DEMO_LR
 from helpers.stylegan2.train import METHOD, write_seed_evaluation
 
 
@@ -32,6 +33,8 @@ def _seed_eval(argv) -> int:
     p.add_argument("--scenes", type=int, default=8)
     p.add_argument("--steps", type=int, default=300)
     p.add_argument("--space", default="w+", choices=("w", "w+"))
+    p.add_argument("--lr", type=float, default=DEMO_LR,
+                   help=f"projection learning rate (default {DEMO_LR}: the demo generator diverges at the reference 0.1)")
     p.add_argument("--convention", default="stylegan", choices=("stylegan", "conv"))
     p.add_argument("--inpaint-first", default="glcic_mouth64", choices=INPAINTERS)
     p.add_argument("--threads", type=int, default=None)
@@ -40,7 +43,7 @@ def _seed_eval(argv) -> int:
     if a.threads:
         torch.set_num_threads(a.threads)
     cmd = "python -m helpers.stylegan2 seed-eval " + " ".join(shlex.quote(x) for x in argv)
-    out = write_seed_evaluation(a.name, cmd, a.out, scenes=a.scenes, steps=a.steps, space=a.space,
+    out = write_seed_evaluation(a.name, cmd, a.out, scenes=a.scenes, steps=a.steps, space=a.space, lr=a.lr,
                                 convention=a.convention, inpaint_first=a.inpaint_first)
     print(f"wrote {out}")
     return 0

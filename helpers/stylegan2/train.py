@@ -21,6 +21,7 @@ from helpers.core import loop, release as rel, runtime
 from helpers.core.checkpoint import RunDir, checkpoint_step, load_models
 from helpers.core.images import ImageBank
 from helpers.stylegan2.data import training_faces
+from helpers.stylegan2.project import DEMO_LR
 from helpers.stylegan2.evaluate import RESULTS_SUFFIX, release_metrics, run_seed_evaluation, save_results
 from helpers.stylegan2.losses import make_optimizers, train_step
 from helpers.stylegan2.model import Config, Generator, build
@@ -180,12 +181,13 @@ def load_release(name: str = "stylegan2_64", directory=None) -> tuple[Generator,
 
 def seed_evaluation(name: str = "stylegan2_64", scenes: int = 8, steps: int = 300, space: str = "w+",
                     convention: str = "stylegan", inpaint_first: str = "glcic_mouth64", directory=None,
-                    progress: bool = True) -> dict:
+                    progress: bool = True, lr: float = DEMO_LR) -> dict:
     """:func:`helpers.stylegan2.evaluate.run_seed_evaluation` of release ``name`` with notebook 02's
-    committed GLCIC models as baselines and as the "inpaint first" step."""
+    committed GLCIC models as baselines and as the "inpaint first" step. ``lr``: the projection's
+    learning rate (:data:`helpers.stylegan2.project.DEMO_LR` for the demo generator)."""
     G, _ = load_release(name, directory)
     inp = {n: inpainter(n) for n in INPAINTERS}
-    pc = ProjectConfig(steps=steps, space=space, perceptual="analysis")
+    pc = ProjectConfig(steps=steps, space=space, perceptual="analysis", lr=lr)
     return run_seed_evaluation(G, scenes, pc, inpainters=inp, inpaint_first=inpaint_first,
                                mix=MixConfig(convention=convention), progress=progress)
 
