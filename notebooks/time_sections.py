@@ -90,7 +90,8 @@ def table(nb, runs: dict) -> str:
         lines.append(f"| {title} | " + " | ".join(cells) + " |")
     lines.append("| **whole notebook** | " + " | ".join(f"**{_fmt(runs[p]['total_s'])}**" for p in profiles) + " |")
     where = "; ".join(f"`{p}`: {runs[p]['machine']}, {runs[p]['date']}" for p in profiles)
-    return (f"{BEGIN}\n**Time per section**, measured by `python notebooks/time_sections.py` ({where}):\n\n"
+    return (f"{BEGIN}\n**Time per section**, measured by `python notebooks/time_sections.py` ({where}; the data "
+            "caches under `runs/` filled by an earlier run — a fresh clone renders its data first):\n\n"
             + "\n".join(lines) + f"\n{END}")
 
 
