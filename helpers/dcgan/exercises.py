@@ -129,7 +129,10 @@ def check_slerp(fn) -> bool:
     cases = [("two random 100-d latents", z0, z1, t),
              ("t = 0.3 only, 8-d latents", torch.randn(8, generator=g), torch.randn(8, generator=g),
               torch.tensor([0.3])),
-             ("z1 = 2 z0 (parallel: the angle is 0)", z0, 2 * z0, t)]
+             ("z1 = 2 z0 (parallel: the angle is 0)", z0, 2 * z0, t),
+             # all ones in 64-d: the cosine is exactly 1 in float32 (128 / (8 x 16)); with random latents
+             # it rounds to 1 on some CPUs only, and a slerp without the parallel fallback slips through
+             ("z0 = 1 everywhere, z1 = 2 z0 (exactly parallel)", torch.ones(64), 2 * torch.ones(64), t)]
     for name, a, b, tt in cases:
         ok, got = attempt(fn, a.clone(), b.clone(), tt.clone())
         if not ok:

@@ -22,6 +22,7 @@ import torch
 from torch.nn import functional as F
 
 from helpers.core.loop import evaluating
+from helpers.faces.analysis import analyse
 from helpers.idvae.data import FaceSet
 from helpers.idvae.model import IdExpVAE
 from helpers.idvae.recognition import cluster_accuracy, latents, probe_accuracy, subtract_subject_mean
@@ -81,8 +82,6 @@ def reconstruction_table(G: IdExpVAE, faces: FaceSet, net=None) -> pd.DataFrame:
     """Per image kind (input, both reconstructions): MSE to the input, the analysis network's AU
     error to the exact AUs (mean over AUs and images) and the spread of the AUs it reads (mean over
     AUs of the standard deviation over images; the exact AUs' spread is in ``attrs``)."""
-    from helpers.faces.analysis import analyse
-
     imgs = reconstructions(G, faces.images)
     truth = faces.aus.float()
     known = bool(torch.isfinite(truth).all())      # real data sets have no exact AUs: error is NaN
