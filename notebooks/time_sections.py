@@ -2,12 +2,12 @@
 
 Usage: ``python notebooks/time_sections.py [NN ...]`` (default: every notebook), profile from
 ``FACES_PROFILE`` (default ``quick``); ``--render`` rewrites the tables from ``timings.json`` only.
-Measure on an otherwise idle machine: the numbers are wall-clock seconds. Each notebook is executed headless on a copy (its outputs in
-the repository are not touched); the kernel's own timestamps of every cell (``busy`` -> ``idle``)
+Measure on an otherwise idle machine: the numbers are wall-clock seconds. Each notebook is executed
+headless on a copy (its outputs in the repository are not touched); the kernel's own timestamps of every cell (``busy`` -> ``idle``)
 are summed per ``## `` section. The result goes to ``notebooks/timings.json`` (per notebook and
 profile: machine, date, seconds per section) and into the notebook's introduction, between the
 markers ``<!-- section-times -->`` and ``<!-- /section-times -->``, as a table with one column per
-measured profile. ``tests/test_contract.py`` checks that every notebook has the table and that its
+measured profile. ``tests/test_notebooks.py`` checks that every notebook has the table and that its
 rows are the notebook's current sections, so a renamed or added section shows up as a failing test
 until this script is run again.
 """
@@ -23,6 +23,9 @@ from pathlib import Path
 
 import nbformat
 from nbconvert.preprocessors import ExecutePreprocessor
+
+from helpers.core import bench
+from helpers.core.files import atomic_write_bytes
 
 HERE = Path(__file__).resolve().parent
 TIMINGS = HERE / "timings.json"
@@ -62,9 +65,9 @@ def measure(path: Path) -> dict:
     ExecutePreprocessor(timeout=-1, kernel_name="python3", record_timing=True).preprocess(
         nb, {"metadata": {"path": str(HERE)}})
     total = time.perf_counter() - start
-    from helpers.core import bench
     m = bench.machine()
-    return {"machine": f"{m['processor']}, {os.cpu_count()} cores, torch {m['torch']}", "date": dt.date.today().isoformat(), "total_s": round(total, 1),
+    return {"machine": f"{m['processor']}, {os.cpu_count()} cores, torch {m['torch']}",
+            "date": dt.date.today().isoformat(), "total_s": round(total, 1),
             "sections": [[title, round(sum(_seconds(nb.cells[i]) for i in idx), 1)]
                          for title, idx in sections(nb)]}
 
@@ -82,12 +85,9 @@ def table(nb, runs: dict) -> str:
     profiles = [p for p in PROFILES if p in runs]
     head = "| section | " + " | ".join(f"`{p}`" for p in profiles) + " |"
     lines = [head, "|---|" + "---|" * len(profiles)]
+    measured = {p: dict(runs[p]["sections"]) for p in profiles}
     for title, _ in sections(nb):
-        cells = []
-        for p in profiles:
-            measured = dict((t, s) for t, s in runs[p]["sections"])
-            cells.append(_fmt(measured.get(title)))
-        lines.append(f"| {title} | " + " | ".join(cells) + " |")
+        lines.append(f"| {title} | " + " | ".join(_fmt(measured[p].get(title)) for p in profiles) + " |")
     lines.append("| **whole notebook** | " + " | ".join(f"**{_fmt(runs[p]['total_s'])}**" for p in profiles) + " |")
     where = "; ".join(f"`{p}`: {runs[p]['machine']}, {runs[p]['date']}" for p in profiles)
     return (f"{BEGIN}\n**Time per section**, measured by `python notebooks/time_sections.py` ({where}; the data "
@@ -96,8 +96,8 @@ def table(nb, runs: dict) -> str:
 
 
 def write_table(path: Path, runs: dict) -> None:
-    """Put the table into the notebook's first markdown cell that has the markers (or after its
-    "Time per profile" paragraph, else at the end of the first markdown cell)."""
+    """Put the table into the markdown cell that has the markers (else at the end of the first
+    markdown cell); the notebook is rewritten atomically."""
     nb = nbformat.read(path, as_version=4)
     new = table(nb, runs)
     cell = next((c for c in nb.cells if c.cell_type == "markdown" and BEGIN in c.source),
@@ -107,7 +107,7 @@ def write_table(path: Path, runs: dict) -> None:
     else:
         cell.source = cell.source.rstrip() + "\n\n" + new
     nb = nbformat.from_dict(nbformat.validator.normalize(nb)[1])   # adds missing cell ids
-    nbformat.write(nb, path)
+    atomic_write_bytes(path, (nbformat.writes(nb) + "\n").encode())
 
 
 def main(argv: list[str]) -> None:
@@ -125,7 +125,7 @@ def main(argv: list[str]) -> None:
         (path,) = HERE.glob(f"{nn}_*.ipynb")
         result = measure(path)
         timings.setdefault(path.name, {})[profile] = result
-        TIMINGS.write_text(json.dumps(timings, indent=1, ensure_ascii=False) + "\n")
+        atomic_write_bytes(TIMINGS, (json.dumps(timings, indent=1, ensure_ascii=False) + "\n").encode())
         write_table(path, timings[path.name])
         print(f"{path.name} ({profile}): {result['total_s']:.0f} s")
 

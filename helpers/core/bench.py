@@ -92,16 +92,16 @@ def measure(steps: Mapping[str, Callable[[], object]], rate_gflops: float, iters
         except RuntimeError as e:        # FlopCounterMode cannot follow torch.autograd.grad (R1, path length)
             if "autograd.grad" not in str(e):
                 raise
-            out[name] = {"gflop": None, **t, "steps_per_s_best": 1 / t["sec_best"],
-                         "steps_per_s_median": 1 / t["sec_median"], "gflops_best": None, "share_best": None,
-                         "share_median": None, "flops_note": "not counted: the step calls torch.autograd.grad, "
-                                                            "which torch's FlopCounterMode cannot follow"}
-            continue
-        out[name] = {"gflop": flops / 1e9, **t,
+            flops = None
+        g = None if flops is None else flops / 1e9
+        share = lambda sec: None if g is None else g / sec / rate_gflops  # noqa: E731
+        out[name] = {"gflop": g, **t,
                      "steps_per_s_best": 1 / t["sec_best"], "steps_per_s_median": 1 / t["sec_median"],
-                     "gflops_best": flops / t["sec_best"] / 1e9,
-                     "share_best": flops / t["sec_best"] / 1e9 / rate_gflops,
-                     "share_median": flops / t["sec_median"] / 1e9 / rate_gflops}
+                     "gflops_best": None if g is None else g / t["sec_best"],
+                     "share_best": share(t["sec_best"]), "share_median": share(t["sec_median"])}
+        if flops is None:
+            out[name]["flops_note"] = ("not counted: the step calls torch.autograd.grad, which torch's "
+                                       "FlopCounterMode cannot follow")
     return out
 
 

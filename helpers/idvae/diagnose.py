@@ -30,16 +30,13 @@ from helpers.idvae.recognition import cluster_accuracy, latents, probe_accuracy,
 __all__ = ["pixel_features", "feature_table", "reconstructions", "reconstruction_table", "findings"]
 
 
-def pixel_features(images: torch.Tensor, side: int = 16, components: int = 64, fit=None):
-    """Area-downsampled pixels projected on ``components`` principal components (fitted on ``fit``'s
-    pixels, default ``images``): a training-free reference feature (N, components)."""
+def pixel_features(images: torch.Tensor, side: int = 16, components: int = 64) -> np.ndarray:
+    """Area-downsampled pixels of uint8 ``images`` projected on their first ``components`` principal
+    components: a training-free reference feature (N, components)."""
     from sklearn.decomposition import PCA
 
-    def flat(x):
-        return F.interpolate(x.float() / 127.5 - 1.0, size=(side, side), mode="area").flatten(1).numpy()
-    base = flat(images if fit is None else fit)
-    pca = PCA(min(components, *base.shape), random_state=0).fit(base)
-    return pca.transform(flat(images))
+    flat = F.interpolate(images.float() / 127.5 - 1.0, size=(side, side), mode="area").flatten(1).numpy()
+    return PCA(min(components, *flat.shape), random_state=0).fit_transform(flat)
 
 
 def feature_table(G: IdExpVAE, faces: FaceSet, k: int = 9, runs: int = 10) -> pd.DataFrame:
