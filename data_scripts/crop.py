@@ -29,6 +29,7 @@ Safe to re-run (finished files are skipped); images and manifest are written ato
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -142,7 +143,13 @@ def assign_split(out: Path, test: float, train: float | None, seed: int, by_subj
     if by_subject:
         frac = test if test < 1 else test / max(1, len(df))
         df = split_by_subject(df, test_fraction=frac, seed=seed)
-        note = f"split by subject: {int((df.split == 'test').sum())} test / {int((df.split == 'train').sum())} train"
+        if train is not None:   # keep the first n_train training rows of a seeded shuffle, as without subjects
+            n_train = int(round(train * len(df))) if train < 1 else int(train)
+            rows = df.index[df.split == "train"].to_numpy()
+            rows = rows[np.random.default_rng(seed).permutation(len(rows))]
+            df.loc[rows[n_train:], "split"] = np.nan
+        note = f"split by subject: {int((df.split == 'test').sum())} test / {int((df.split == 'train').sum())} train" + \
+            (f" / {int(df.split.isna().sum())} unused" if df.split.isna().any() else "")
     else:
         n_test, n_train, note = split_counts(len(df), test, train)
         sp = train_test_split(df.drop(columns=["split"], errors="ignore"), n_test=n_test, n_train=n_train, seed=seed)
@@ -209,9 +216,26 @@ def crop_folder(mode: str, src, out, *, size: int | None = None, version: str = 
                                         or (inside[:, 0] > w - 0.5).any() or (inside[:, 1] > h - 0.5).any()))
             writer.add(crop, file=name, landmarks=None if lm is None else D.apply_affine(M, lm), **labels)
             summary.keep()
+    split_note = None
     if test is not None and len(read_manifest(out)):
-        print(assign_split(out, test, train, seed, by_subject))
+        split_note = assign_split(out, test, train, seed, by_subject)
+        print(split_note)
+    _write_data_info(src, out, mode, size, split_note)
     return summary
+
+
+def _write_data_info(src: Path, out: Path, mode: str, size: int, split_note: str | None) -> None:
+    """Carry ``src/data.json`` (name, licence, source) into ``out`` with this crop added: releases
+    trained on ``out`` name the data and its licence from it."""
+    info_path = src / "data.json"
+    info = json.loads(info_path.read_text()) if info_path.exists() else \
+        {"name": str(src), "licence": f"not stated: {src} has no data.json (name, licence)"}
+    info = {**info, "name": f"{info.get('name', src)}, crop {mode} {size}px", "crop": mode, "size": size,
+            "n": len(read_manifest(out)), "cropped_from": str(src), "cropped_by": "data_scripts/crop.py"}
+    info.pop("test_fraction", None)   # the source's split is replaced by this one
+    if split_note:
+        info["split"] = split_note
+    atomic_write_bytes(out / "data.json", json.dumps(info, indent=1).encode())
 
 
 def build_parser() -> argparse.ArgumentParser:

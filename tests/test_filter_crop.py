@@ -1,4 +1,5 @@
 """data_scripts.filter_faces and data_scripts.crop on a folder built here from skimage's astronaut."""
+import json
 import numpy as np
 import pandas as pd
 import pytest
@@ -142,6 +143,8 @@ def test_mouth_crop_covers_the_mouth_with_seed_002_box(filtered, tmp_path):
     again = D.landmarks68(img, box=(40, 40, 216, 240))
     assert np.abs(again - _lm(df)).mean() < 6
     assert df.loc[0, "split"] in ("train", "test")
+    info = json.loads((out / "data.json").read_text())             # a release names data and licence from it
+    assert info["crop"] == "mouth" and info["cropped_from"] == str(src) and "licence" in info
 
 
 def test_face_crops_v2_v0_and_ffhq(raw, tmp_path):
@@ -194,6 +197,10 @@ def test_split_written_deterministically(tmp_path):
     C.assign_split(root, 0.3, None, seed=0, by_subject=True)
     df = read_manifest(root)
     assert df.groupby("subject")["split"].nunique().max() == 1      # no person in both splits
+    note = C.assign_split(root, 0.3, 5, seed=0, by_subject=True)    # --train caps the training rows
+    df2 = read_manifest(root)
+    assert (df2.split == "train").sum() == 5 and "unused" in note
+    assert (df2.split == "test").tolist() == (df.split == "test").tolist()
 
 
 def test_crop_refuses_bad_arguments(tmp_path, capsys):

@@ -185,3 +185,113 @@ def test_demo_release_reproduces_its_manifest(name):
     curve = man["curve"]                                       # the seed's curve, recorded by training
     assert [r["step"] for r in curve] == list(range(C.config.eval_every, man["metrics"]["steps"] + 1,
                                                     C.config.eval_every))
+
+
+# ------------------------------------------------------------------ issue 13: the joint-phase fixes
+import importlib  # noqa: E402
+
+T = importlib.import_module("helpers.glcic.train")   # the module (helpers.glcic.train is also a function)
+
+def test_matched_real_patches_sit_where_the_hole_is(monkeypatch):
+    """real_patches="matched": real local patches at the fake's hole-centred place; the hole stream
+    draws the same numbers in both modes (so the two modes differ only in which patches D sees)."""
+    seen = {}
+
+    def spy(s, images, masks, boxes, real_boxes):
+        seen[s.cfg.real_patches] = (boxes.clone(), real_boxes.clone(), s.generators["holes"].get_state())
+        return {"d_loss": torch.tensor(0.0)}
+
+    monkeypatch.setattr(T, "discriminator_step", spy)
+    from helpers.core import loop        # one discriminator step per mode through the Method itself
+    for mode in ("random", "matched"):
+        cfg = _cfg(real_patches=mode, steps_c=0, steps_d=1, steps=1)
+        env = loop.Env(torch.device("cpu"), 0, 1, "fp32", 0)
+        torch.manual_seed(0)
+        data = T.training_data(cfg, progress=False)
+        s = loop.State(cfg, T.METHOD.build(cfg, data, env), env, {})
+        s.step, s.phase = 0, "discriminator"
+        T.METHOD.step(s, torch.stack([data[i] for i in range(cfg.batch)]))
+    (b_r, rb_r, g_r), (b_m, rb_m, g_m) = seen["random"], seen["matched"]
+    assert torch.equal(b_r, b_m) and torch.equal(g_r, g_m)
+    assert torch.equal(rb_m, G.local_boxes(b_m, 32, 16)) and not torch.equal(rb_r, rb_m)
+
+
+def test_lr_d_sets_the_discriminator_optimizer_only():
+    from helpers.core import loop
+    cfg = _cfg(optimizer="adam", lr=1e-3, lr_d=1e-4)
+    env = loop.Env(torch.device("cpu"), 0, 1, "fp32", 0)
+    parts = T.METHOD.build(cfg, T.training_data(cfg, progress=False), env)
+    assert parts.optimizers["C"].param_groups[0]["lr"] == 1e-3
+    assert parts.optimizers["D"].param_groups[0]["lr"] == 1e-4
+    with pytest.raises(ValueError, match="lr_d"):
+        _cfg(lr_d=-1.0)
+    with pytest.raises(ValueError, match="real_patches"):
+        _cfg(real_patches="nearby")
+    assert G.Config.full().real_patches == "random" and G.Config.full().lr_d is None   # the paper
+    assert G.Config.demo().real_patches == "matched" and G.Config.demo().lr_d == 1e-4  # the fixes
+
+
+def test_branch_continues_a_completion_checkpoint_under_another_config(tmp_path):
+    from helpers.glcic import diagnose
+    base = _cfg(optimizer="adam", lr=1e-3, steps=8, steps_c=3, steps_d=2)
+    G.train(base, tmp_path / "c", max_steps=3, progress=False)
+    ckpt = tmp_path / "c" / "ckpt-000000003.pt"
+    variant = base.replace(real_patches="matched", lr_d=1e-5)
+    diagnose.branch(ckpt, variant, tmp_path / "v")
+    res = G.train(variant, tmp_path / "v", progress=False)     # resumes at step 3 under the variant
+    assert res.resumed_from == 3 and res.step == 8
+    assert res.run.optimizers["D"].param_groups[0]["lr"] == 1e-5
+    with pytest.raises(ValueError, match="already holds"):
+        diagnose.branch(ckpt, variant, tmp_path / "v")
+    with pytest.raises(ValueError, match="another config"):   # the plain loop still refuses a changed config
+        G.train(variant.replace(alpha=0.1), tmp_path / "v", progress=False)
+
+
+def test_committed_diagnosis_has_every_variant_and_the_evidence():
+    from helpers.glcic import diagnose
+    d = diagnose.load()
+    assert set(diagnose.VARIANTS) <= set(d["variants"]) and d["command"].startswith("python -m helpers.glcic.diagnose")
+    t = diagnose.table(d)
+    assert t.notna().loc[list(diagnose.VARIANTS), ["mouth_psnr", "mouth_nme_mouth", "mouth_fid"]].all().all()
+
+
+def test_face_measures_see_the_truth_and_fail_a_blank_mouth():
+    ts = E.make_testset("mouth", 16, 64)
+    truth = E.face_measures(lambda x, m: ts.images, ts)
+    assert truth["nme_mouth"] == 0 and truth["smiling_bacc"] in (1.0,) and truth["fid"] == pytest.approx(0, abs=1e-6)
+    blank = E.face_measures(E.mean_fill, ts)
+    assert blank["nme_mouth"] > 0.03 and blank["fid"] > 1.0
+    with pytest.raises(ValueError, match="reader"):
+        E.face_measures(E.mean_fill, ts, reader="eyes")
+    with pytest.raises(ValueError, match="landmarks"):
+        E.face_measures(E.mean_fill, ts, reader="dlib")
+
+
+@pytest.mark.parametrize("name", sorted(E.DEMO_RELEASES.values()))
+def test_new_demo_release_reproduces_its_face_measures(name):
+    """The v2 demo releases: every measure in the manifest, the analysis network's included."""
+    C = G.load_release(name)
+    man = C.manifest
+    assert man["dtype"] == "float16" and man["command"].startswith("python -m helpers.glcic train --profile demo")
+    got = E.measure(C, C.config, 64, features=(), faces=True)
+    for k in ("mouth_psnr", "mouth_ssim", "mouth_l1", "random_psnr", "mouth_nme_mouth", "mouth_smiling_bacc",
+              "mouth_smiling_err", "mouth_fid", "mouth_kid"):
+        assert got[k] == pytest.approx(man["metrics"][k], rel=1e-3, abs=1e-4), k
+    m = man["metrics"]
+    for b in ("meanfill", "telea"):
+        assert m["mouth_psnr"] > m[f"{b}_mouth_psnr"] and m["mouth_nme_mouth"] < m[f"{b}_mouth_nme_mouth"], b
+
+
+@pytest.mark.parametrize("name", sorted(E.REAL_RELEASES.values()))
+def test_real_face_release_checks_sha256_and_loads(name):
+    """Trained on research-only photos that are not in the repository: sha256 + load only."""
+    from helpers.core import release
+    C = G.load_release(name)                                       # verifies the sha256
+    man = C.manifest
+    assert "research" in man["data"]["licence"] and "--data" in man["command"]
+    x = torch.zeros(1, 3, C.config.size, C.config.size)
+    m = G.boxes_to_masks(G.sample_boxes(1, C.config.size, "mouth"), C.config.size)
+    assert G.complete(C, x, m).shape == x.shape
+    assert release.read_manifest(name)["metrics"]["mouth_psnr"] > 0
+    ckpts = Path(__file__).parent.parent / "checkpoints"
+    assert not [p for p in ckpts.rglob("*") if p.suffix.lower() in (".png", ".jpg", ".jpeg")]

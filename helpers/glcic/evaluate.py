@@ -63,6 +63,7 @@ class TestSet:
     masks: torch.Tensor          # (N,1,H,W) float, 1 = hole
     identities: list = field(default_factory=list)
     seed: int = TEST_SEED
+    landmarks: torch.Tensor | None = None  # (N,68,2) annotated truth of a face folder, if it has them
 
     __test__ = False             # not a pytest class
 
@@ -127,10 +128,14 @@ def folder_testset(root, kind: str, n: int = 64, size: int = 64, split: str = "t
     except (ValueError, KeyError):
         ff = FaceFolder(root, size=size)
         idx = range(max(0, len(ff) - n), len(ff))
-    images = torch.stack([ff[i]["image"] for i in idx]).float()
+    items = [ff[i] for i in idx]
+    images = torch.stack([it["image"] for it in items]).float()
+    lms = [it.get("landmarks") for it in items]
+    landmarks = torch.stack([torch.as_tensor(l, dtype=torch.float32) for l in lms]) \
+        if lms and all(l is not None for l in lms) else None
     gen = torch.Generator().manual_seed(seed)
     masks = boxes_to_masks(sample_boxes(len(images), size, kind, generator=gen), size)
-    return TestSet(kind, images, masks, [-1] * len(images), seed)
+    return TestSet(kind, images, masks, [-1] * len(images), seed, landmarks)
 
 
 def testsets_for(cfg: Config, n: int = 64, kinds=("mouth", "random")) -> dict[str, TestSet]:
@@ -259,31 +264,110 @@ def pivot(table: pd.DataFrame, measures=MEASURES) -> pd.DataFrame:
     return table.pivot(index="method", columns="holes", values=cols).swaplevel(0, 1, axis=1).sort_index(axis=1)
 
 
+# ----------------------------------------------------------------------------- what the face shows
+FACE_MEASURES = ("nme_mouth", "smiling_bacc", "smiling_err", "fid", "kid")
+
+
+def _dlib_mouth_nme(done: torch.Tensor, truth: torch.Tensor, boxes_from: torch.Tensor) -> np.ndarray:
+    """Per image: dlib's 68 points on ``done`` vs on ``truth`` (same face box, from the annotated
+    landmarks ``boxes_from``), mean mouth-point distance / inter-ocular distance of the truth reading."""
+    from helpers.faces import detect, landmarks as L
+
+    out = []
+    for d, t, lm in zip(to_uint8(done), to_uint8(truth), boxes_from.numpy()):
+        x0, y0 = lm.min(0)
+        x1, y1 = lm.max(0)
+        box = (int(x0), int(y0), int(np.ceil(x1)) + 1, int(np.ceil(y1)) + 1)
+        pd_, pt = detect.landmarks68(d, box), detect.landmarks68(t, box)
+        iod = float(L.inter_ocular(torch.as_tensor(pt)))
+        out.append(float(np.linalg.norm(pd_[list(L.MOUTH)] - pt[list(L.MOUTH)], axis=1).mean() / max(iod, 1e-6)))
+    return np.array(out)
+
+
+def face_measures(complete_fn: CompleteFn, testset: TestSet, reader: str = "analysis", net=None) -> dict:
+    """What a face reader sees in the completed faces against the truth: does the hole hold a mouth?
+
+    ``reader="analysis"`` (SynthFaces; :mod:`helpers.faces.analysis`): ``nme_mouth`` = mean distance of
+    the 20 mouth landmarks read from the completion to those read from the unmasked truth, over the
+    truth's inter-ocular distance; ``smiling_agree`` = share of faces whose smiling reading
+    (P >= 0.5) equals the truth's; ``smiling_err`` = mean |P(completion) - P(truth)|; ``fid``/``kid``
+    = Fréchet / kernel inception distance of completed vs true faces in the analysis network's
+    feature space (offline, SynthFaces-specific; with few faces FID is biased upwards, so compare
+    methods at the same n only). ``reader="dlib"`` (real photos, which the analysis network never
+    saw): ``nme_mouth`` only, dlib's 68 points on completion and truth inside the face box of the
+    folder's annotated landmarks (needs ``testset.landmarks`` and the faces extra).
+    """
+    if reader not in ("analysis", "dlib"):
+        raise ValueError(f"reader must be 'analysis' or 'dlib', got {reader!r}")
+    with torch.no_grad():
+        done = complete_fn(testset.inputs(), testset.masks).detach().float().cpu().clamp(-1, 1)
+    truth = testset.images
+    if reader == "dlib":
+        if testset.landmarks is None:
+            raise ValueError("reader='dlib' needs a test set with annotated landmarks (a face folder with x0..y67)")
+        return {"nme_mouth": float(np.mean(_dlib_mouth_nme(done, truth, testset.landmarks)))}
+    from helpers.core.distribution import frechet_distance, kid_from_features
+    from helpers.faces import landmarks as L
+    from helpers.faces.analysis import analyse, load
+
+    net = net or load()
+    a, b = analyse(done, net), analyse(truth, net)
+    lm_a, lm_b = a["landmarks"].double(), b["landmarks"].double()
+    mouth = list(L.MOUTH)
+    nme = ((lm_a[:, mouth] - lm_b[:, mouth]).norm(dim=-1).mean(1) / L.inter_ocular(lm_b)).mean()
+    fa, fb = a["features"].double().numpy(), b["features"].double().numpy()
+    n = len(fa)
+    sa, sb = a["smiling_prob"] >= 0.5, b["smiling_prob"] >= 0.5
+    bacc = np.nanmean([float((sa[sb == v] == v).double().mean()) if (sb == v).any() else np.nan for v in (True, False)])
+    return {"nme_mouth": float(nme), "smiling_bacc": float(bacc),
+            "smiling_err": float((a["smiling_prob"] - b["smiling_prob"]).abs().mean()),
+            "fid": float(frechet_distance(fb, fa)) if n >= 10 else float("nan"),
+            "kid": float(kid_from_features(fb, fa, subsets=50, subset_size=min(1000, n))[0]) if n >= 4 else float("nan")}
+
+
 # ----------------------------------------------------------------------------- a model's numbers
-def _means(complete_fn: CompleteFn, testsets: Mapping[str, TestSet], features, prefix: str = "") -> dict:
+def face_reader(cfg: Config) -> str | None:
+    """The face reader for a run's data: the analysis network on SynthFaces, dlib on a face folder
+    (when the faces extra is installed), none for toy images."""
+    if cfg.data == "synthfaces":
+        return "analysis"
+    if cfg.data == "toy":
+        return None
+    from helpers.faces import detect
+    return "dlib" if detect.available() else None
+
+
+def _means(complete_fn: CompleteFn, testsets: Mapping[str, TestSet], features, prefix: str = "",
+           reader: str | None = None) -> dict:
     out = {}
     for name, ts in testsets.items():
         df = evaluate(complete_fn, ts, features)
         for col in ("psnr", "ssim", "l1", *features):
             out[f"{prefix}{name}_{col}"] = float(df[col].replace([np.inf, -np.inf], np.nan).mean())
+        if reader is not None and (reader == "analysis" or ts.landmarks is not None):
+            for k, v in face_measures(complete_fn, ts, reader).items():
+                out[f"{prefix}{name}_{k}"] = v
     return out
 
 
-def measure(model: CompletionNet, cfg: Config, n: int = 64, features=("orb", "sift")) -> dict:
+def measure(model: CompletionNet, cfg: Config, n: int = 64, features=("orb", "sift"), faces: bool = False) -> dict:
     """Means of every measure of ``model`` on the run's fixed test sets (:func:`testsets_for`).
 
     Keys ``mouth_psnr``, ``mouth_ssim``, ``mouth_l1``, ``mouth_orb``, ``mouth_sift`` and the same
-    with ``random_``. Draws no random numbers, so calling it during training (the seed's curve)
-    leaves a resumed run bit-identical.
+    with ``random_``; with ``faces=True`` also :func:`face_measures` (``mouth_nme_mouth``,
+    ``mouth_smiling_bacc`` ...; the reader of :func:`face_reader`). Draws no random numbers, so
+    calling it during training (the seed's curve) leaves a resumed run bit-identical.
     """
-    return _means(model_fn(model), testsets_for(cfg, n), tuple(features))
+    return _means(model_fn(model), testsets_for(cfg, n), tuple(features),
+                  reader=face_reader(cfg) if faces else None)
 
 
-def baseline_measures(cfg: Config, n: int = 64, features=("orb", "sift")) -> dict:
+def baseline_measures(cfg: Config, n: int = 64, features=("orb", "sift"), faces: bool = False) -> dict:
     """Mean fill and OpenCV Telea on the same test sets (keys ``meanfill_*``, ``telea_*``)."""
     sets = testsets_for(cfg, n)
-    return {**_means(mean_fill, sets, tuple(features), "meanfill_"),
-            **_means(telea, sets, tuple(features), "telea_")}
+    reader = face_reader(cfg) if faces else None
+    return {**_means(mean_fill, sets, tuple(features), "meanfill_", reader),
+            **_means(telea, sets, tuple(features), "telea_", reader)}
 
 
 # ----------------------------------------------------------------------------- curves
@@ -437,8 +521,12 @@ def claims_table(table: pd.DataFrame, survey_summary: dict | None = None, curves
 
 
 # ----------------------------------------------------------------------------- released curves
-#: the two committed demo releases (``python -m helpers.glcic train --profile demo --set holes=H --release ...``)
-DEMO_RELEASES = {"random": "glcic_random64", "mouth": "glcic_mouth64"}
+#: the committed demo releases (``python -m helpers.glcic train --profile demo --set holes=H --release ...``)
+DEMO_RELEASES = {"random": "glcic_random64_v2", "mouth": "glcic_mouth64_v2"}
+#: the first demo releases (random real patches, 3,000 steps): kept to show what the diagnosis fixed
+FIRST_DEMO_RELEASES = {"random": "glcic_random64", "mouth": "glcic_mouth64"}
+#: the same experiment on real photos (300-W crops, ``data_scripts.crop mouth``, seed 002's 428 train)
+REAL_RELEASES = {"random": "glcic_real_random64", "mouth": "glcic_real_mouth64"}
 
 
 def release_curve(name: str, holes: str = "mouth", directory=None) -> pd.DataFrame:
@@ -473,17 +561,51 @@ def release_table(releases: Mapping[str, str] | None = None, directory=None) -> 
     ``python -m helpers.glcic train ... --release NAME`` measured on the first 64 test images.
     """
     releases = dict(releases or DEMO_RELEASES)
-    mans = {k: release.read_manifest(v, directory or runtime.CHECKPOINT_DIR)["metrics"] for k, v in releases.items()}
+    full = {k: release.read_manifest(v, directory or runtime.CHECKPOINT_DIR) for k, v in releases.items()}
+    mans = {k: m["metrics"] for k, m in full.items()}
     first = next(iter(mans.values()))
+    synth = next(iter(full.values()))["config"].get("data") == "synthfaces"
+    n = first.get("n_test", 64 if synth else None)
     sources = [(k, m, "") for k, m in mans.items()] + [("mean fill", first, "meanfill_"), ("Telea", first, "telea_")]
     rows = []
     for method, met, prefix in sources:
         for holes in ("mouth", "random"):
             if f"{prefix}{holes}_psnr" not in met:
                 raise ValueError(f"release metrics lack {prefix}{holes}_psnr (retrain with the committed command)")
-            rows.append({"method": method, "holes": holes, "n": 64,
-                         **{m: float(met[f"{prefix}{holes}_{m}"]) for m in MEASURES if f"{prefix}{holes}_{m}" in met}})
+            rows.append({"method": method, "holes": holes, "n": n,
+                         **{m: float(met[f"{prefix}{holes}_{m}"]) for m in MEASURES + FACE_MEASURES
+                            if f"{prefix}{holes}_{m}" in met}})
     return pd.DataFrame(rows)
+
+
+def real_testsets(root, size: int = 64, n: int = 100) -> dict[str, TestSet]:
+    """The held-out test split of a real face folder with both hole samplers and face-mask shapes.
+
+    ``facemask``: the surgical-mask polygon drawn from each face's annotated 68 landmarks
+    (:func:`helpers.faces.masks.face_mask_shape`), as the course's real use case: no truth is
+    hidden behind a real mask here, the mask shape only marks the hole.
+    """
+    sets = {k: folder_testset(root, k, n, size) for k in ("mouth", "random")}
+    ts = sets["mouth"]
+    if ts.landmarks is not None:
+        from helpers.faces import masks as face_masks
+        m = torch.stack([face_masks.face_mask_shape(lm.numpy(), size).float().reshape(1, size, size)
+                         for lm in ts.landmarks])
+        sets["facemask"] = TestSet("facemask", ts.images, (m > 0.5).float(), ts.identities, ts.seed, ts.landmarks)
+    return sets
+
+
+def claims_by_data(claims: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Side by side: ``{"SynthFaces": claims_table(...), "real faces": claims_table(...)}`` ->
+    one row per claim, one ``measured`` and one ``reproduced`` column per data set."""
+    parts = []
+    for name, t in claims.items():
+        parts.append(t.set_index("claim")[["seed", "measured", "reproduced"]]
+                     .rename(columns={"measured": f"{name}: measured", "reproduced": f"{name}: reproduced"}))
+    out = parts[0]
+    for p_ in parts[1:]:
+        out = out.join(p_.drop(columns="seed"), how="outer")
+    return out.reset_index()
 
 
 # ----------------------------------------------------------------------------- findings

@@ -18,9 +18,15 @@ Choices (documented where the paper or the seed leaves room)
 * The discriminators see the *completed* image (known pixels from the input), so they cannot
   detect fakes from pixels outside the hole. The discriminator loss is not scaled by alpha (a
   constant factor does not move its optimum; alpha weighs the completion net's adversarial term).
-* Local patch: paper 128 px at 256 (= size/2), centred on the hole and clamped inside the image;
-  real patches are taken at uniformly random positions of real images. The seed's mouth hole
+* Local patch: paper 128 px at 256 (= size/2), centred on the hole and clamped inside the image.
+  Where the *real* patches come from is a switch, ``real_patches``: ``"random"`` (uniformly random
+  positions of real images, otenim's reading of the paper; the ``full`` profile) or ``"matched"``
+  (the same hole-centred place of the real image; the demo profile). With seed 002's fixed mouth
+  hole, random real patches are a defect: the fake patch is always the mouth, a real one almost
+  never, so the local discriminator learns "a mouth = fake" and its gradient paints skin over the
+  mouth (notebook 02 §5 measures it, :mod:`helpers.glcic.diagnose`). The seed's mouth hole
   (144x96 at 256) is wider than the 128 px local patch; the patch then covers its centre.
+* ``lr_d`` (None = ``lr``) sets the discriminator's learning rate apart from the completion net's.
 * Discriminator depth follows the paper at 256 (global 6, local 5 conv layers of 5x5 stride 2,
   i.e. down to 4x4): for other sizes, ``round(log2(size/4))`` layers.
 * Phase lengths: the full profile uses the paper's Tc=90,000 and Td=10,000 and the seed's total of
@@ -57,6 +63,7 @@ __all__ = ["Config", "HOLES", "PHASES", "CompletionNet", "ContextDiscriminator",
 PHASES = ("completion", "discriminator", "joint")
 HOLES = ("random", "mouth")
 OPTIMIZERS = ("adadelta", "adam")
+REAL_PATCHES = ("random", "matched")
 
 
 # ---------------------------------------------------------------------------------------- config
@@ -73,8 +80,10 @@ class Config(BaseConfig):
     steps_c: int = 20                 # Tc: completion network alone, MSE in the hole
     steps_d: int = 5                  # Td: discriminator alone
     alpha: float = 4e-4               # weight of the adversarial term in the joint phase
+    real_patches: str = "random"      # local patches of real images: "random" (paper) | "matched" (hole's place)
     optimizer: str = "adadelta"       # "adadelta" (paper) | "adam"
     lr: float = 1.0                   # adadelta: 1.0 (torch default, as the paper's Adadelta)
+    lr_d: Optional[float] = None      # discriminator learning rate (None = lr)
     betas: tuple = (0.5, 0.999)       # adam only
     data_split: Optional[str] = "train"  # split of a face folder (None = all rows)
     n_train: int = 512                # SynthFaces images rendered once and held in memory
@@ -88,14 +97,18 @@ class Config(BaseConfig):
     poisson_samples: bool = False     # Poisson-blend the sample grids
 
     RUN_ONLY: ClassVar = BaseConfig.RUN_ONLY + ("eval_n", "poisson_samples")
-    CHOICES: ClassVar = {**BaseConfig.CHOICES, "holes": HOLES, "optimizer": OPTIMIZERS}
+    CHOICES: ClassVar = {**BaseConfig.CHOICES, "holes": HOLES, "optimizer": OPTIMIZERS,
+                        "real_patches": REAL_PATCHES}
     POSITIVE: ClassVar = BaseConfig.POSITIVE + ("local_size", "width", "n_train", "lr", "eval_n")
     PROFILES: ClassVar = {
-        # Laptop CPU: 64 px SynthFaces, width 1/2, batch 16, 3,000 steps, bf16 autocast where the CPU has bf16 units.
-        # The MSE phase is longer than the paper's ratio (75% vs 18%): a short run is judged on it.
-        "demo": dict(size=64, local_size=32, width=0.5, batch=16, steps=3000, steps_c=2250, steps_d=250,
-                     optimizer="adam", lr=1e-3, betas=(0.9, 0.999), n_train=4000, precision="auto",
-                     log_every=10, sample_every=250, eval_every=500, save_every=250, save_minutes=5.0),
+        # Laptop CPU: 64 px SynthFaces, width 1/2, batch 16, 6,000 steps (~20 min on 1 thread with bf16
+        # autocast where the CPU has bf16 units). The MSE phase is longer than the paper's ratio (58% vs
+        # 18%): a short run is judged on it. Real patches at the hole's place and a discriminator
+        # learning rate of lr/10: the two fixes of notebook 02 §5 (helpers.glcic.diagnose).
+        "demo": dict(size=64, local_size=32, width=0.5, batch=16, steps=6000, steps_c=3500, steps_d=500,
+                     optimizer="adam", lr=1e-3, lr_d=1e-4, betas=(0.9, 0.999), real_patches="matched",
+                     n_train=4000, precision="auto", log_every=10, sample_every=500, eval_every=500,
+                     save_every=250, save_minutes=5.0),
         # The paper at 256 px (local patch 128, batch 96, Adadelta), the seed's 480,000 iterations.
         "full": dict(size=256, local_size=128, width=1.0, batch=96, steps=480_000, steps_c=90_000,
                      steps_d=10_000, optimizer="adadelta", lr=1.0, n_train=20_000, precision="auto",
@@ -111,6 +124,8 @@ class Config(BaseConfig):
         if not (0 <= self.steps_c and 0 <= self.steps_d and self.steps_c + self.steps_d <= self.steps):
             raise ValueError(f"need 0 <= steps_c, steps_d and steps_c + steps_d <= steps, got "
                              f"{self.steps_c}, {self.steps_d}, {self.steps}")
+        if self.lr_d is not None and not self.lr_d > 0:
+            raise ValueError(f"lr_d must be None (= lr) or positive, got {self.lr_d}")
         if self.mean_color is not None and len(self.mean_color) != 3:
             raise ValueError(f"mean_color must be None or 3 values in [-1, 1], got {self.mean_color}")
 
@@ -340,19 +355,21 @@ def complete(model: CompletionNet, images: torch.Tensor, masks: torch.Tensor, po
 
 
 # ---------------------------------------------------------------------------------- train steps
-def make_optimizer(params, cfg: Config) -> torch.optim.Optimizer:
+def make_optimizer(params, cfg: Config, lr: float | None = None) -> torch.optim.Optimizer:
     """Adadelta (the paper; lr 1.0 by default; multi-tensor) or Adam (betas cfg.betas; fused kernel).
 
-    The fused Adam is ~3x faster than the per-parameter loop on CPU; Adadelta has no fused
-    kernel, so it uses torch's multi-tensor (foreach) path.
+    ``lr`` overrides ``cfg.lr`` (the discriminator's ``cfg.lr_d``). The fused Adam is ~3x faster
+    than the per-parameter loop on CPU; Adadelta has no fused kernel, so it uses torch's
+    multi-tensor (foreach) path.
     """
     params = list(params)
+    lr = cfg.lr if lr is None else lr
     if cfg.optimizer == "adadelta":
-        return torch.optim.Adadelta(params, lr=cfg.lr, foreach=True)
+        return torch.optim.Adadelta(params, lr=lr, foreach=True)
     try:
-        return torch.optim.Adam(params, lr=cfg.lr, betas=tuple(cfg.betas), fused=True)
+        return torch.optim.Adam(params, lr=lr, betas=tuple(cfg.betas), fused=True)
     except (RuntimeError, ValueError):  # a device without a fused kernel
-        return torch.optim.Adam(params, lr=cfg.lr, betas=tuple(cfg.betas), foreach=True)
+        return torch.optim.Adam(params, lr=lr, betas=tuple(cfg.betas), foreach=True)
 
 
 def completion_loss(outputs: torch.Tensor, images: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:

@@ -23,7 +23,7 @@ from helpers.faces.data import FaceFolder
 from helpers.glcic.evaluate import (TEST_IDENTITIES, TEST_SEED, TestSet, baseline_measures, evaluate,
                                     measure, model_fn, testsets_for, toy_images)
 from helpers.glcic.model import (CompletionNet, Config, boxes_to_masks, build_models, complete,
-                                 completion_step, discriminator_step, joint_step, make_optimizer, paste,
+                                 completion_step, discriminator_step, joint_step, local_boxes, make_optimizer, paste,
                                  phase_at, random_local_boxes, sample_boxes)
 from helpers.synthfaces import bank
 
@@ -93,7 +93,7 @@ class GLCIC(loop.Method):
         D.to(env.device, memory_format=fmt)
         return loop.Parts(models={"C": C, "D": D},
                           optimizers={"C": make_optimizer(C.parameters(), cfg),
-                                      "D": make_optimizer(D.parameters(), cfg)},
+                                      "D": make_optimizer(D.parameters(), cfg, cfg.lr_d)},
                           generators={"holes": env.generator("holes")})
 
     def phase(self, cfg: Config, step: int) -> str:
@@ -103,7 +103,9 @@ class GLCIC(loop.Method):
         cfg, g = s.cfg, s.generators["holes"]
         n = x.shape[0]
         boxes = sample_boxes(n, cfg.size, cfg.holes, g)
-        real_boxes = random_local_boxes(n, cfg.size, cfg.local_size, g)
+        real_boxes = random_local_boxes(n, cfg.size, cfg.local_size, g)  # drawn in both modes: same stream
+        if cfg.real_patches == "matched":
+            real_boxes = local_boxes(boxes, cfg.size, cfg.local_size)
         m = boxes_to_masks(boxes, cfg.size).to(s.device, non_blocking=True)
         if cfg.channels_last:
             x, m = x.contiguous(memory_format=torch.channels_last), m.contiguous(memory_format=torch.channels_last)
@@ -132,7 +134,7 @@ class GLCIC(loop.Method):
 
     def evaluate_release(self, name: str) -> dict:
         C = load_release(name)
-        return measure(C, C.config, 64)
+        return measure(C, C.config, 64, faces=True)
 
 
 METHOD = GLCIC()
@@ -216,8 +218,11 @@ def _data_entry(cfg: Config) -> dict:
 def release(res: loop.TrainResult, name: str, command: str, directory=None) -> Path:
     """Measure a finished run on 64 fixed test faces (and both baselines), save it as a release."""
     cfg, C = res.config, res.models["C"].cpu().eval()
-    metrics = measure(C, cfg, 64)
-    metrics.update(baseline_measures(cfg, 64))
+    C.half().float()                 # stored in fp16: measure exactly the weights that are committed
+    n = 64 if cfg.data in ("synthfaces", "toy") else 100   # a folder: its test split, up to seed 002's 100
+    metrics = measure(C, cfg, n, faces=True)
+    metrics.update(baseline_measures(cfg, n, faces=True))
+    metrics["n_test"] = len(testsets_for(cfg, n, ("mouth",))["mouth"])
     metrics["steps"] = res.step
     hist = res.history
     cols = [c for c in hist.columns if c.startswith(("mouth_", "random_"))]
@@ -231,8 +236,10 @@ def release(res: loop.TrainResult, name: str, command: str, directory=None) -> P
         {"C": C}, name, command=command, config=conf, train_seconds=res.train_seconds, metrics=metrics,
         data=_data_entry(cfg), curve=[{k: (int(v) if k == "step" else round(float(v), 5)) for k, v in r.items()}
                                       for r in curve.to_dict("records")],
-        headline=HEADLINE, directory=directory or runtime.CHECKPOINT_DIR,
-        notes=f"GLCIC completion network ({res.precision}); load with helpers.glcic.load_release(name). "
+        headline=HEADLINE, directory=directory or runtime.CHECKPOINT_DIR, dtype=torch.float16,
+        notes=f"GLCIC completion network (trained in {res.precision}, stored in fp16 and measured after "
+              f"that rounding); face measures (nme_mouth, smiling, FID/KID) by "
+              f"{'the analysis network' if cfg.data == 'synthfaces' else 'dlib landmarks'}; load with helpers.glcic.load_release(name). "
               f"Test set: {test}; random holes from torch.Generator().manual_seed({TEST_SEED}); PSNR/SSIM/L1 "
               f"inside the hole, ORB/SIFT feature distance in and around it; baselines mean fill and "
               f"OpenCV Telea. Curve: the same measures on the first {cfg.eval_n} test faces every "
