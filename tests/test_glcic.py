@@ -278,8 +278,10 @@ def test_new_demo_release_reproduces_its_face_measures(name):
               "mouth_smiling_err", "mouth_fid", "mouth_kid"):
         assert got[k] == pytest.approx(man["metrics"][k], rel=1e-3, abs=1e-4), k
     m = man["metrics"]
-    for b in ("meanfill", "telea"):
-        assert m["mouth_psnr"] > m[f"{b}_mouth_psnr"] and m["mouth_nme_mouth"] < m[f"{b}_mouth_nme_mouth"], b
+    for b in ("meanfill", "telea"):          # both models beat both baselines on mouth holes
+        assert m["mouth_psnr"] > m[f"{b}_mouth_psnr"] and m["mouth_ssim"] > m[f"{b}_mouth_ssim"], b
+        if C.config.holes == "mouth":        # and the mouth model draws the mouth where the truth has it
+            assert m["mouth_nme_mouth"] < m[f"{b}_mouth_nme_mouth"] and m["mouth_fid"] < m[f"{b}_mouth_fid"], b
 
 
 @pytest.mark.parametrize("name", sorted(E.REAL_RELEASES.values()))

@@ -45,6 +45,8 @@ VARIANTS = {
     "matched patches": {"real_patches": "matched"},
     "matched, lr_d/10": {"real_patches": "matched", "lr_d": 1e-4},
 }
+#: the first demo profile (before the fixes), which the variants start from
+FIRST_DEMO = dict(steps=3000, steps_c=2250, steps_d=250, real_patches="random", lr_d=None, sample_every=250)
 DEFAULT_OUT = runtime.REPO_ROOT / "benchmarks" / "glcic_diagnosis.json"
 
 
@@ -89,7 +91,7 @@ def diagnose(run_dir="runs/diag_mouth", variants=None, out=None, n: int = 64, th
     unknown = [v for v in names if v not in VARIANTS]
     if unknown:
         raise ValueError(f"unknown variants {unknown}; choose from {list(VARIANTS)}")
-    base = Config.demo(holes="mouth", precision="bf16", threads=threads)
+    base = Config.demo(holes="mouth", precision="bf16", threads=threads, **FIRST_DEMO)
     run_dir = Path(run_dir)
     t0 = time.time()
     ckpt = run_dir / "completion" / f"ckpt-{base.steps_c:09d}.pt"
