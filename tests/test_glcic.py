@@ -232,7 +232,7 @@ def test_lr_d_sets_the_discriminator_optimizer_only():
 
 
 def test_branch_continues_a_completion_checkpoint_under_another_config(tmp_path):
-    from helpers.glcic import diagnose
+    from helpers.glcic import ablation as diagnose
     base = _cfg(optimizer="adam", lr=1e-3, steps=8, steps_c=3, steps_d=2)
     G.train(base, tmp_path / "c", max_steps=3, progress=False)
     ckpt = tmp_path / "c" / "ckpt-000000003.pt"
@@ -248,9 +248,9 @@ def test_branch_continues_a_completion_checkpoint_under_another_config(tmp_path)
 
 
 def test_committed_diagnosis_has_every_variant_and_the_evidence():
-    from helpers.glcic import diagnose
+    from helpers.glcic import ablation as diagnose
     d = diagnose.load()
-    assert set(diagnose.VARIANTS) <= set(d["variants"]) and d["command"].startswith("python -m helpers.glcic.diagnose")
+    assert set(diagnose.VARIANTS) <= set(d["variants"]) and d["command"].startswith("python -m helpers.glcic.ablation")
     t = diagnose.table(d)
     assert t.notna().loc[list(diagnose.VARIANTS), ["mouth_psnr", "mouth_nme_mouth", "mouth_fid"]].all().all()
 

@@ -99,7 +99,7 @@ def _config_diff(saved: Mapping, current: Mapping, ignore=()) -> list[str]:
     return out
 
 
-def _jsonable(obj: Any) -> Any:
+def jsonable(obj: Any) -> Any:
     """Round-trip through JSON so configs compare the same before and after saving."""
     return json.loads(json.dumps(obj, default=str, sort_keys=True))
 
@@ -149,7 +149,7 @@ class RunDir:
                 raise ValueError(f"{label} must be positive or None, got {v}")
         self.path = Path(path)
         self.path.mkdir(parents=True, exist_ok=True)
-        self.config = _jsonable(dict(config))
+        self.config = jsonable(dict(config))
         self.config_ignore = tuple(config_ignore)
         self.models = dict(models)
         self.optimizers = dict(optimizers or {})
@@ -190,7 +190,7 @@ class RunDir:
             "format": FORMAT,
             "step": step,
             "phase": phase,
-            "extra": json.dumps(_jsonable(dict(extra or {}))),
+            "extra": json.dumps(jsonable(dict(extra or {}))),
             "config": json.dumps(self.config, sort_keys=True),
             "models": {k: m.state_dict() for k, m in self.models.items()},
             "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},

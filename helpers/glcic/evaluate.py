@@ -37,6 +37,9 @@ from tqdm.auto import tqdm
 
 from helpers.core import metrics, release, runtime
 from helpers.core.checkpoint import checkpoint_step, load_models
+from helpers.core.distribution import frechet_distance, kid_from_features
+from helpers.faces import detect, landmarks as L, masks as face_masks
+from helpers.faces.analysis import analyse, load as load_analysis
 from helpers.core.images import to_tensor, to_uint8
 from helpers.faces.data import FaceFolder
 from helpers.glcic.model import CompletionNet, Config, boxes_to_masks, complete, sample_boxes
@@ -271,8 +274,6 @@ FACE_MEASURES = ("nme_mouth", "smiling_bacc", "smiling_err", "fid", "kid")
 def _dlib_mouth_nme(done: torch.Tensor, truth: torch.Tensor, boxes_from: torch.Tensor) -> np.ndarray:
     """Per image: dlib's 68 points on ``done`` vs on ``truth`` (same face box, from the annotated
     landmarks ``boxes_from``), mean mouth-point distance / inter-ocular distance of the truth reading."""
-    from helpers.faces import detect, landmarks as L
-
     out = []
     for d, t, lm in zip(to_uint8(done), to_uint8(truth), boxes_from.numpy()):
         x0, y0 = lm.min(0)
@@ -306,11 +307,7 @@ def face_measures(complete_fn: CompleteFn, testset: TestSet, reader: str = "anal
         if testset.landmarks is None:
             raise ValueError("reader='dlib' needs a test set with annotated landmarks (a face folder with x0..y67)")
         return {"nme_mouth": float(np.mean(_dlib_mouth_nme(done, truth, testset.landmarks)))}
-    from helpers.core.distribution import frechet_distance, kid_from_features
-    from helpers.faces import landmarks as L
-    from helpers.faces.analysis import analyse, load
-
-    net = net or load()
+    net = net or load_analysis()
     a, b = analyse(done, net), analyse(truth, net)
     lm_a, lm_b = a["landmarks"].double(), b["landmarks"].double()
     mouth = list(L.MOUTH)
@@ -333,7 +330,6 @@ def face_reader(cfg: Config) -> str | None:
         return "analysis"
     if cfg.data == "toy":
         return None
-    from helpers.faces import detect
     return "dlib" if detect.available() else None
 
 
@@ -588,7 +584,6 @@ def real_testsets(root, size: int = 64, n: int = 100) -> dict[str, TestSet]:
     sets = {k: folder_testset(root, k, n, size) for k in ("mouth", "random")}
     ts = sets["mouth"]
     if ts.landmarks is not None:
-        from helpers.faces import masks as face_masks
         m = torch.stack([face_masks.face_mask_shape(lm.numpy(), size).float().reshape(1, size, size)
                          for lm in ts.landmarks])
         sets["facemask"] = TestSet("facemask", ts.images, (m > 0.5).float(), ts.identities, ts.seed, ts.landmarks)

@@ -24,7 +24,7 @@ Choices (documented where the paper or the seed leaves room)
   (the same hole-centred place of the real image; the demo profile). With seed 002's fixed mouth
   hole, random real patches are a defect: the fake patch is always the mouth, a real one almost
   never, so the local discriminator learns "a mouth = fake" and its gradient paints skin over the
-  mouth (notebook 02 §5 measures it, :mod:`helpers.glcic.diagnose`). The seed's mouth hole
+  mouth (notebook 02 §5 measures it, :mod:`helpers.glcic.ablation`). The seed's mouth hole
   (144x96 at 256) is wider than the 128 px local patch; the patch then covers its centre.
 * ``lr_d`` (None = ``lr``) sets the discriminator's learning rate apart from the completion net's.
 * Discriminator depth follows the paper at 256 (global 6, local 5 conv layers of 5x5 stride 2,
@@ -104,7 +104,7 @@ class Config(BaseConfig):
         # Laptop CPU: 64 px SynthFaces, width 1/2, batch 16, 6,000 steps (~20 min on 1 thread with bf16
         # autocast where the CPU has bf16 units). The MSE phase is longer than the paper's ratio (58% vs
         # 18%): a short run is judged on it. Real patches at the hole's place and a discriminator
-        # learning rate of lr/10: the two fixes of notebook 02 §5 (helpers.glcic.diagnose).
+        # learning rate of lr/10: the two fixes of notebook 02 §5 (helpers.glcic.ablation).
         "demo": dict(size=64, local_size=32, width=0.5, batch=16, steps=6000, steps_c=3500, steps_d=500,
                      optimizer="adam", lr=1e-3, lr_d=1e-4, betas=(0.9, 0.999), real_patches="matched",
                      n_train=4000, precision="auto", log_every=10, sample_every=500, eval_every=500,

@@ -12,7 +12,7 @@ adversarial gradient, so whatever it does not lose, the adversarial term lost.
 
 Command (writes ``benchmarks/glcic_diagnosis.json``; about 4 minutes per variant on 1 thread)::
 
-    python -m helpers.glcic.diagnose --run-dir runs/diag_mouth --threads 1
+    python -m helpers.glcic.ablation --run-dir runs/diag --threads 1
 
 It first trains (or resumes) the demo profile's completion phase with mouth holes in ``--run-dir``.
 Shown in notebook 02 §5.
@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from helpers.core import runtime
-from helpers.core.checkpoint import FORMAT, _jsonable, load_models
+from helpers.core.checkpoint import FORMAT, jsonable, load_models
 from helpers.core.files import atomic_write, atomic_write_bytes
 from helpers.glcic.evaluate import measure
 from helpers.glcic.model import CompletionNet, Config
@@ -64,7 +64,7 @@ def branch(checkpoint, cfg: Config, run_dir) -> Path:
     payload = torch.load(checkpoint, map_location="cpu", weights_only=True)
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ValueError(f"{checkpoint} is not a format-{FORMAT} run checkpoint")
-    payload["config"] = json.dumps(_jsonable(cfg.result_dict()), sort_keys=True)
+    payload["config"] = json.dumps(jsonable(cfg.result_dict()), sort_keys=True)
     lr_d = cfg.lr if cfg.lr_d is None else cfg.lr_d
     for group in payload["optimizers"]["D"]["param_groups"]:
         group["lr"] = lr_d
@@ -84,7 +84,7 @@ def _joint_stats(history) -> dict:
             "adv_joint": float(tail["adv"].mean()) if len(tail) else float("nan")}
 
 
-def diagnose(run_dir="runs/diag_mouth", variants=None, out=None, n: int = 64, threads: int | None = 1,
+def diagnose(run_dir="runs/diag", variants=None, out=None, n: int = 64, threads: int | None = 1,
              progress: bool = True) -> dict:
     """Train the completion phase once, branch every variant from it, measure each; write ``out``."""
     names = list(variants or VARIANTS)
@@ -99,7 +99,7 @@ def diagnose(run_dir="runs/diag_mouth", variants=None, out=None, n: int = 64, th
         train(base, run_dir / "completion", max_steps=base.steps_c, progress=progress)
     C = CompletionNet(base.width)
     load_models(ckpt, {"C": C})
-    result = {"command": "python -m helpers.glcic.diagnose --run-dir " + str(run_dir)
+    result = {"command": "python -m helpers.glcic.ablation --run-dir " + str(run_dir)
               + (f" --threads {threads}" if threads else ""),
               "base": {k: v for k, v in base.to_dict().items() if k in
                        ("size", "width", "batch", "holes", "steps", "steps_c", "steps_d", "alpha", "lr",
@@ -129,7 +129,7 @@ def load(path=None) -> dict:
     """The committed diagnosis (``benchmarks/glcic_diagnosis.json``)."""
     path = Path(path or DEFAULT_OUT)
     if not path.exists():
-        raise FileNotFoundError(f"{path} is missing: run python -m helpers.glcic.diagnose")
+        raise FileNotFoundError(f"{path} is missing: run python -m helpers.glcic.ablation")
     return json.loads(path.read_text())
 
 
@@ -159,8 +159,8 @@ def figure(result: dict, measures=("mouth_psnr", "mouth_nme_mouth", "mouth_fid")
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(prog="python -m helpers.glcic.diagnose", description=__doc__.split("\n\n")[0])
-    p.add_argument("--run-dir", default="runs/diag_mouth")
+    p = argparse.ArgumentParser(prog="python -m helpers.glcic.ablation", description=__doc__.split("\n\n")[0])
+    p.add_argument("--run-dir", default="runs/diag")
     p.add_argument("--variants", nargs="*", default=None, help=f"subset of {list(VARIANTS)}")
     p.add_argument("--out", default=str(DEFAULT_OUT))
     p.add_argument("--threads", type=int, default=1)
