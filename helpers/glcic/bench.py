@@ -42,7 +42,7 @@ bf16 autocast: 3.7x (completion) / 2.9x (joint) the fp32 steps per second. The d
 completion step 44%. The 85% aim is met in neither precision by the strict best-vs-best measure
 (fp32 84%). In bf16 AMX multiplies so fast that the rest of a step weighs more; where that
 time goes (BatchNorm/ReLU memory traffic, layout reorders, the optimiser) is not profiled yet.
-(On the AMD Zen 4 of 2026-11-30, AVX512-BF16 without AMX, bf16 limit 198 GFLOP/s, the same demo
+(On the AMD Zen 4 of 2026-12-02, AVX512-BF16 without AMX, bf16 limit 198 GFLOP/s, the same demo
 completion step reached 84% of it.)
 
 What makes the difference: channels_last activations and weights (oneDNN's direct convolution
