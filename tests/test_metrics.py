@@ -115,3 +115,21 @@ def test_bad_inputs_raise():
     with pytest.raises(ValueError, match="method"):
         metrics.feature_distance(x[0], x[0], m[0], "surf")
     assert "orb" in metrics.available_feature_methods()
+
+
+def test_checker_and_seam_energy_find_the_artefacts():
+    """A 2x2 checkerboard in the hole scores, a smooth ramp does not; a flat box of another colour
+    leaves a seam on the hole border that the true image does not have."""
+    yy, xx = torch.meshgrid(torch.linspace(-0.5, 0.5, 32), torch.linspace(-0.5, 0.5, 32), indexing="ij")
+    smooth = torch.stack([xx, yy, xx * 0])[None]
+    mask = torch.zeros(1, 1, 32, 32)
+    mask[..., 8:24, 8:24] = 1
+    grid = ((torch.arange(32)[:, None] + torch.arange(32)[None]) % 2).float() * 0.2 - 0.1
+    checkered = (smooth + grid * mask).clamp(-1, 1)
+    assert metrics.checker_energy(smooth, mask)[0] < 0.5 < 5 < metrics.checker_energy(checkered, mask)[0]
+    box = torch.where(mask.bool(), torch.full_like(smooth, 0.6), smooth)
+    assert metrics.seam_energy(box, mask)[0] > metrics.seam_energy(smooth, mask)[0] + 10
+    u8 = ((smooth + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()   # uint8 NHWC works too
+    assert metrics.seam_energy(u8, mask[:, 0].numpy())[0] == pytest.approx(metrics.seam_energy(smooth, mask)[0], abs=1e-3)
+    with pytest.raises(ValueError, match="masks"):
+        metrics.checker_energy(smooth, mask[0, 0])

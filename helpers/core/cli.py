@@ -19,11 +19,13 @@ name, command) -> path`` and ``evaluate_release(name) -> dict``; its ``__main__`
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import shlex
 import sys
 from pathlib import Path
 
+from helpers.core.files import atomic_write_bytes
 from helpers.core import runtime
 from helpers.core.config import parse_set
 from helpers.core.loop import distributed_env, train
@@ -78,6 +80,9 @@ def _parser(prog: str, description: str) -> argparse.ArgumentParser:
     b.add_argument("--repeats", type=int, default=3)
     b.add_argument("--threads", type=int, default=None)
     b.add_argument("--json", default=None, help="also write the results to this file")
+    b.add_argument("--reference", default=None, metavar="PATH",
+                   help="a local checkout of the method's reference implementation, timed in the same run "
+                        "(methods whose benchmark compares with one)")
     return p
 
 
@@ -124,8 +129,13 @@ def main(method, argv: list[str] | None = None, module: str | None = None, bench
             runtime.num_threads(args.threads)
         if bench is None:
             raise SystemExit(f"{module} has no benchmark")
-        res = bench(profiles=args.profiles, repeats=args.repeats)
+        extra = {}
+        if args.reference:
+            if "reference" not in inspect.signature(bench).parameters:
+                raise SystemExit(f"error: {module}'s benchmark has no reference comparison")
+            extra["reference"] = args.reference
+        res = bench(profiles=args.profiles, repeats=args.repeats, **extra)
         if args.json:
-            Path(args.json).write_text(json.dumps(res, indent=1, default=str))
+            atomic_write_bytes(Path(args.json), json.dumps(res, indent=1, default=str).encode())
         return 0
     return 2

@@ -18,6 +18,13 @@ Definitions (images are first mapped from [-1, 1] to [0, 1], i.e. data range 1):
   Each map value near the hole border still sees some known (identical) pixels inside its 11x11
   window; that is the price of measuring structure at all in small holes, and it is the same for
   every method being compared.
+- ``seam_energy`` = mean Sobel gradient magnitude (grey levels / px, uint8 images) on the band of
+  pixels within one pixel of the hole's border, both sides: a visible box edge adds gradient there.
+  Compare it with the truth's own value on the same band (the *excess*).
+- ``checker_energy`` = mean magnitude (grey levels) inside the hole of the 2x2 checkerboard filter
+  ``x[i,j] - x[i+1,j] - x[i,j+1] + x[i+1,j+1]`` over 4: the pattern a stride-2 transposed
+  convolution leaves (Odena et al. 2016, "Deconvolution and checkerboard artifacts"); smooth
+  shading and single edges give little, an alternating grid a lot. Also compared with the truth.
 - ``feature_distance`` = the seed's objective measure (OpenCV feature-point matching); see its
   docstring for the exact definition.
 
@@ -38,6 +45,7 @@ from helpers.core.images import to_uint8
 __all__ = [
     "check_pair", "hole_l1", "hole_mse", "hole_psnr", "hole_ssim", "FeatureMatch", "feature_match",
     "feature_distance", "feature_distances", "FEATURE_METHODS", "WORST_DISTANCE", "available_feature_methods",
+    "border_band", "seam_energy", "checker_energy",
 ]
 
 
@@ -248,3 +256,61 @@ def feature_distances(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tens
     check_pair(pred, target, mask)
     return np.array([feature_distance(pred[i], target[i], None if mask is None else mask[i], method, **kw)
                      for i in range(pred.shape[0])], dtype=np.float64)
+
+
+# --------------------------------------------------------------------------------------------
+# artefacts a completion can leave: a seam on the hole border, a checkerboard inside it
+# --------------------------------------------------------------------------------------------
+def border_band(mask: np.ndarray, width: int = 1) -> np.ndarray:
+    """(H, W) bool: pixels within ``width`` px of the border of ``mask`` (H, W; >0 = hole), both sides."""
+    m = (np.asarray(mask) > 0).astype(np.uint8)
+    k = np.ones((2 * width + 1, 2 * width + 1), np.uint8)
+    return (cv2.dilate(m, k) - cv2.erode(m, k)) > 0
+
+
+def _u8_batch(images) -> np.ndarray:
+    if torch.is_tensor(images):
+        return to_uint8(images)
+    a = np.asarray(images)
+    if a.ndim != 4 or a.shape[-1] != 3 or a.dtype != np.uint8:
+        raise ValueError(f"images must be a tensor NCHW in [-1, 1] or uint8 (N, H, W, 3), got {a.dtype} {a.shape}")
+    return a
+
+
+def _mask_batch(masks, n: int) -> np.ndarray:
+    m = masks.detach().cpu().numpy() if torch.is_tensor(masks) else np.asarray(masks)
+    if m.ndim == 4:
+        m = m[:, 0]
+    if m.ndim != 3 or len(m) != n:
+        raise ValueError(f"masks must be (N, H, W) or (N, 1, H, W) for {n} images, got {m.shape}")
+    return m > 0
+
+
+def seam_energy(images, masks, width: int = 1) -> np.ndarray:
+    """(N,) mean Sobel gradient magnitude (grey levels per pixel) on the band around each hole border.
+
+    ``images``: a float tensor NCHW in [-1, 1] or uint8 (N, H, W, 3); ``masks``: (N, [1,] H, W), 1 = hole.
+    """
+    imgs = _u8_batch(images)
+    out = []
+    for img, m in zip(imgs, _mask_batch(masks, len(imgs))):
+        g = cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_RGB2GRAY).astype(np.float32)
+        gx, gy = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3) / 8, cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3) / 8
+        band = border_band(m, width)
+        out.append(float(np.hypot(gx, gy)[band].mean()) if band.any() else float("nan"))
+    return np.asarray(out)
+
+
+def checker_energy(images, masks) -> np.ndarray:
+    """(N,) mean |2x2 checkerboard filter| (grey levels) over hole pixels, the three channels averaged.
+
+    A pixel counts when its whole 2x2 block lies in the hole. See the module doc.
+    """
+    imgs = _u8_batch(images).astype(np.float32)
+    ms = _mask_batch(masks, len(imgs))
+    out = []
+    for img, m in zip(imgs, ms):
+        c = np.abs(img[:-1, :-1] - img[1:, :-1] - img[:-1, 1:] + img[1:, 1:]).mean(-1) / 4
+        inside = m[:-1, :-1] & m[1:, :-1] & m[:-1, 1:] & m[1:, 1:]
+        out.append(float(c[inside].mean()) if inside.any() else float("nan"))
+    return np.asarray(out)

@@ -6,13 +6,13 @@ measures and curve, claims, findings), ``train.py`` (the method for the shared l
 ``bench.py`` (speed), ``__main__.py`` (``python -m helpers.glcic train | evaluate | release | bench``).
 """
 from helpers.glcic import evaluate, survey
-from helpers.glcic.model import (HOLES, PHASES, CompletionNet, Config, ContextDiscriminator, boxes_to_masks, check_inputs,
+from helpers.glcic.model import (BLENDS, blend_dilate, HOLES, PHASES, UPSAMPLES, CompletionNet, Config, ContextDiscriminator, boxes_to_masks, check_inputs,
                                  build_models, complete, completion_loss, completion_step, crop_boxes,
                                  discriminator_step, joint_step, local_boxes, masks_to_boxes, net_input,
                                  paste, phase_at, poisson_blend, random_local_boxes, sample_boxes)
 from helpers.glcic.train import GLCIC, METHOD, curve_by_training, load_release, load_run, release, train
 
-__all__ = ["evaluate", "survey", "HOLES", "PHASES", "CompletionNet", "Config", "ContextDiscriminator",
+__all__ = ["evaluate", "survey", "BLENDS", "blend_dilate", "HOLES", "PHASES", "UPSAMPLES", "CompletionNet", "Config", "ContextDiscriminator",
            "boxes_to_masks", "check_inputs", "build_models", "complete", "completion_loss", "completion_step", "crop_boxes",
            "discriminator_step", "joint_step", "local_boxes", "masks_to_boxes", "net_input", "paste",
            "phase_at", "poisson_blend", "random_local_boxes", "sample_boxes", "GLCIC", "METHOD",

@@ -34,7 +34,8 @@ from helpers.glcic.evaluate import measure
 from helpers.glcic.model import CompletionNet, Config
 from helpers.glcic.train import train
 
-__all__ = ["VARIANTS", "branch", "diagnose", "load", "table", "figure"]
+__all__ = ["VARIANTS", "branch", "diagnose", "load", "table", "figure", "UPSAMPLING", "upsampling",
+           "load_upsampling", "upsampling_table", "upsampling_findings", "upsampling_figure"]
 
 #: one change each against the first demo's joint phase (random real patches, alpha 4e-4, lr_d = lr)
 VARIANTS = {
@@ -46,8 +47,12 @@ VARIANTS = {
     "matched, lr_d/10": {"real_patches": "matched", "lr_d": 1e-4},
 }
 #: the first demo profile (before the fixes), which the variants start from
-FIRST_DEMO = dict(steps=3000, steps_c=2250, steps_d=250, real_patches="random", lr_d=None, sample_every=250)
+FIRST_DEMO = dict(steps=3000, steps_c=2250, steps_d=250, real_patches="random", lr_d=None, sample_every=250,
+                  upsample="deconv")
 DEFAULT_OUT = runtime.REPO_ROOT / "benchmarks" / "glcic_diagnosis.json"
+UPSAMPLING_OUT = runtime.REPO_ROOT / "benchmarks" / "glcic_upsampling.json"
+#: the checkerboard diagnosis: the demo profile, mouth holes, a shorter schedule, from scratch per variant
+UPSAMPLING = dict(steps=2000, steps_c=1200, steps_d=100, eval_every=200, sample_every=400)
 
 
 def branch(checkpoint, cfg: Config, run_dir) -> Path:
@@ -97,7 +102,7 @@ def diagnose(run_dir="runs/diag", variants=None, out=None, n: int = 64, threads:
     ckpt = run_dir / "completion" / f"ckpt-{base.steps_c:09d}.pt"
     if not ckpt.exists():
         train(base, run_dir / "completion", max_steps=base.steps_c, progress=progress)
-    C = CompletionNet(base.width)
+    C = CompletionNet(base.width, base.upsample)
     load_models(ckpt, {"C": C})
     result = {"command": "python -m helpers.glcic.ablation --run-dir " + str(run_dir)
               + (f" --threads {threads}" if threads else ""),
@@ -133,6 +138,14 @@ def load(path=None) -> dict:
     return json.loads(path.read_text())
 
 
+def load_upsampling(path=None) -> dict:
+    """The committed checkerboard diagnosis (``benchmarks/glcic_upsampling.json``)."""
+    path = Path(path or UPSAMPLING_OUT)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: run python -m helpers.glcic.ablation --upsampling")
+    return json.loads(path.read_text())
+
+
 def table(result: dict, columns=("mouth_psnr", "mouth_ssim", "mouth_orb", "mouth_nme_mouth", "mouth_smiling_bacc",
                                  "mouth_fid", "mouth_kid", "d_loss_joint")):
     """One row per variant, the measures on the mouth-hole test faces (pandas DataFrame)."""
@@ -158,6 +171,119 @@ def figure(result: dict, measures=("mouth_psnr", "mouth_nme_mouth", "mouth_fid")
     return fig
 
 
+def _merge_write(out, result: dict) -> dict:
+    """Write ``result`` to ``out``, keeping variants of an earlier run with the same base (another process)."""
+    out = Path(out)
+    old = json.loads(out.read_text()) if out.exists() else {}
+    if old.get("base") == result["base"]:
+        result["variants"] = {**old.get("variants", {}), **result["variants"]}
+        result["seconds"] = {**old.get("seconds", {}), **result["seconds"]}
+    atomic_write_bytes(out, json.dumps(result, indent=1, default=float).encode())
+    return result
+
+
+def upsampling(run_dir="runs/upsampling", variants=("deconv", "resize"), out=UPSAMPLING_OUT, n: int = 64,
+               threads: int | None = 1, progress: bool = True) -> dict:
+    """Where the checkerboard comes from: the same short demo run (mouth holes) once per ``upsample``.
+
+    Each variant trains from scratch with the same seed, data order and holes; it is measured on
+    ``n`` test faces at the end of the completion phase (MSE only: no discriminator has acted yet)
+    and at the end of the joint phase, and its curve (every 200 steps, 32 faces) records the
+    checkerboard energy along training. Writes ``out`` (``benchmarks/glcic_upsampling.json``).
+    Command: ``python -m helpers.glcic.ablation --upsampling --variants deconv`` (and ``resize``).
+    """
+    unknown = [v for v in variants if v not in ("deconv", "resize")]
+    if unknown:
+        raise ValueError(f"unknown upsample variants {unknown}; choose from ('deconv', 'resize')")
+    result = {"command": "python -m helpers.glcic.ablation --upsampling --run-dir " + str(run_dir)
+              + (f" --threads {threads}" if threads else ""), "n_test": n, "variants": {}, "seconds": {}}
+    for v in variants:
+        t0 = time.time()
+        cfg = Config.demo(holes="mouth", precision="bf16", threads=threads, upsample=v, **UPSAMPLING)
+        result["base"] = {k: x for k, x in cfg.to_dict().items() if k in
+                          ("size", "width", "batch", "holes", "steps", "steps_c", "steps_d", "alpha", "lr",
+                           "lr_d", "real_patches", "optimizer", "precision")}
+        vdir = Path(run_dir) / v
+        r = train(cfg, vdir, max_steps=cfg.steps_c, progress=progress)
+        at_c = measure(r.models["C"].eval(), cfg, n, features=(), faces=True)
+        r = train(cfg, vdir, progress=progress)
+        C = r.models["C"].eval()
+        hist = r.history
+        cols = [c for c in hist.columns if c.startswith("mouth_")]
+        curve = hist.dropna(subset=cols)[["step", *cols]] if cols else hist.iloc[:0]
+        result["variants"][v] = {
+            "completion_end": at_c, "end": measure(C, cfg, n, features=(), faces=True),
+            "end_fmm_poisson": measure(C, cfg, n, features=(), faces=True, blend="fmm+poisson"),
+            "curve": [{k: (int(x) if k == "step" else round(float(x), 5)) for k, x in row.items()}
+                      for row in curve.to_dict("records")]}
+        result["seconds"][v] = round(time.time() - t0, 1)
+        if out is not None:
+            result = _merge_write(out, result)
+    return result
+
+
+_TITLES = {"mouth_checker": "checkerboard energy in the hole minus the true face's (grey levels)",
+           "mouth_seam": "gradient on the hole border minus the true face's (grey levels)",
+           "mouth_psnr": "PSNR in the mouth hole (dB)"}
+
+
+def upsampling_table(result: dict, measures=("mouth_psnr", "mouth_ssim", "mouth_nme_mouth", "mouth_checker",
+                                             "mouth_seam", "mouth_fid")):
+    """Rows (up-sampling, when): after the MSE phase, after the joint phase, and the latter with the
+    paper's post-processing (fast marching + Poisson); the measures on the mouth-hole test faces."""
+    import pandas as pd
+    when = {"completion_end": f"end of MSE phase (step {result['base']['steps_c']})",
+            "end": f"end (step {result['base']['steps']})", "end_fmm_poisson": "end, fast marching + Poisson"}
+    rows = {(v, label): {m: r[k].get(m, np.nan) for m in measures}
+            for v, r in result["variants"].items() for k, label in when.items()}
+    return pd.DataFrame(rows).T
+
+
+def upsampling_findings(result: dict) -> list[str]:
+    """Sentences from the checkerboard diagnosis (numbers computed, nothing hard-coded)."""
+    v, b = result["variants"], result["base"]
+    de, rs = v["deconv"], v["resize"]
+    joint0 = b["steps_c"] + b["steps_d"]
+    peak = max(de["curve"], key=lambda r: r["mouth_checker"])
+    first = next((r for r in de["curve"] if r["step"] > joint0 and r["mouth_checker"] > 0), None)
+    out = [f"After the MSE phase alone (step {b['steps_c']}) neither network draws a grid: checkerboard energy "
+           f"{de['completion_end']['mouth_checker']:+.2f} (transposed convolution) and "
+           f"{rs['completion_end']['mouth_checker']:+.2f} (resize + convolution) grey levels against the true face — "
+           f"both smoother than it."]
+    if first is not None:
+        out.append(f"The grid arrives with the discriminator's gradient: by step {first['step']} of the joint phase "
+                   f"(it starts at {joint0}) the transposed convolution's energy is {first['mouth_checker']:+.2f}, "
+                   f"peaking at {peak['mouth_checker']:+.2f} (step {peak['step']}) and ending at "
+                   f"{de['end']['mouth_checker']:+.2f}; the resize network ends at {rs['end']['mouth_checker']:+.2f}, "
+                   f"{'still below' if rs['end']['mouth_checker'] < 0 else 'above'} the real face's texture.")
+    else:
+        out.append("In this run the transposed convolution's checkerboard energy never rose above the true face's.")
+    out.append(f"Mouth-hole PSNR at the end: {de['end']['mouth_psnr']:.2f} dB (transposed) vs "
+               f"{rs['end']['mouth_psnr']:.2f} dB (resize); mouth-landmark error {de['end']['mouth_nme_mouth']:.4f} vs "
+               f"{rs['end']['mouth_nme_mouth']:.4f}.")
+    return out
+
+
+def upsampling_figure(result: dict, measures=("mouth_checker", "mouth_psnr")):
+    """The checkerboard energy (and PSNR) along training, one line per up-sampling."""
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, len(measures), figsize=(5.2 * len(measures), 3.4))
+    names = {"deconv": "4x4 transposed conv, stride 2 (paper)", "resize": "nearest x2 + 3x3 conv"}
+    for ax, m in zip(np.atleast_1d(axes), measures):
+        for v, r in result["variants"].items():
+            steps = [row["step"] for row in r["curve"]]
+            ax.plot(steps, [row.get(m, np.nan) for row in r["curve"]], marker="o", ms=3, label=names.get(v, v))
+        ax.axvspan(result["base"]["steps_c"], result["base"]["steps_c"] + result["base"]["steps_d"],
+                   color="grey", alpha=0.2, lw=0)
+        if m.endswith(("checker", "seam")):
+            ax.axhline(0, color="k", lw=0.8, ls="--")
+        ax.set_xlabel("step (grey: discriminator alone; then joint training)")
+        ax.set_title(_TITLES.get(m, m), fontsize=9)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(prog="python -m helpers.glcic.ablation", description=__doc__.split("\n\n")[0])
     p.add_argument("--run-dir", default="runs/diag")
@@ -165,7 +291,17 @@ def main(argv=None) -> None:
     p.add_argument("--out", default=str(DEFAULT_OUT))
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--n", type=int, default=64, help="test faces per hole type")
+    p.add_argument("--upsampling", action="store_true",
+                   help="the checkerboard diagnosis instead (variants: deconv, resize; out "
+                        "benchmarks/glcic_upsampling.json)")
     a = p.parse_args(argv)
+    if a.upsampling:
+        out = a.out if a.out != str(DEFAULT_OUT) else str(UPSAMPLING_OUT)
+        r = upsampling(a.run_dir if a.run_dir != "runs/diag" else "runs/upsampling",
+                       tuple(a.variants or ("deconv", "resize")), out, a.n, a.threads)
+        for v, x in r["variants"].items():
+            print(v, {k: round(x["end"][k], 3) for k in ("mouth_psnr", "mouth_checker", "mouth_seam")})
+        return
     r = diagnose(a.run_dir, a.variants, a.out, a.n, a.threads)
     print(table(r).round(4).to_string())
 

@@ -79,8 +79,12 @@ COMPARE = dict(size=128, local_size=64, width=1.0, batch=8)
 
 
 # ---------------------------------------------------------------------------------------- ours
-def our_steps(cfg: Config, seed: int = 0, precision: str = "fp32") -> dict:
-    """Closures running one completion step and one joint step of our implementation (CPU)."""
+def our_steps(cfg: Config, seed: int = 0, precision: str = "fp32", compile: bool = False) -> dict:
+    """Closures running one completion step and one joint step of our implementation (CPU).
+
+    ``compile=True`` wraps the three networks' bodies in ``torch.compile`` (inductor), to measure
+    whether fusing batch norm, ReLU and the casts around the oneDNN convolutions pays on this CPU.
+    """
     torch.manual_seed(seed)
     C, D = build_models(cfg)
     fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
@@ -88,6 +92,8 @@ def our_steps(cfg: Config, seed: int = 0, precision: str = "fp32") -> dict:
     D.to(memory_format=fmt)
     parts = loop.Parts({"C": C, "D": D}, {"C": make_optimizer(C.parameters(), cfg),
                                           "D": make_optimizer(D.parameters(), cfg)})
+    if compile:
+        C.body, D.global_d, D.local_d = (torch.compile(m) for m in (C.body, D.global_d, D.local_d))
     s = loop.State(cfg, parts, loop.Env(torch.device("cpu"), precision=precision), {})
     g = torch.Generator().manual_seed(seed)
     x = (torch.rand(cfg.batch, 3, cfg.size, cfg.size, generator=g) * 2 - 1).contiguous(memory_format=fmt)
@@ -187,8 +193,26 @@ def _time(fn, iters: int) -> float:
     return (time.perf_counter() - t) / iters
 
 
+def compiled_demo(precision: str, repeats: int = 3, iters: int = 3) -> dict:
+    """The demo steps eager and under ``torch.compile``, interleaved; with the compile time (s)."""
+    cfg = Config.demo()
+    eager, comp = our_steps(cfg, precision=precision), our_steps(cfg, precision=precision, compile=True)
+    t0 = time.perf_counter()
+    for fn in comp.values():
+        fn()
+        fn()
+    out = {"compile_seconds": time.perf_counter() - t0, "precision": precision}
+    for k in eager:
+        te, tc = [], []
+        for _ in range(repeats):
+            te.append(_time(eager[k], iters))
+            tc.append(_time(comp[k], iters))
+        out[k] = {"eager_sec_best": min(te), "compiled_sec_best": min(tc), "speedup": min(te) / min(tc)}
+    return out
+
+
 def bench(profiles=("quick", "demo", "full"), repeats: int = 3, reference: str | None = None,
-          iters: int | None = None, loader: bool = True) -> dict:
+          iters: int | None = None, loader: bool = True, compile: bool = True) -> dict:
     """Run the benchmark, print the report; returns a JSON-able dict (see the module docstring)."""
     res = {"machine": B.machine(), "profiles": {}, "compare": {}}
     rates = {"fp32": [B.matmul_rate(torch.float32)], "bf16": [B.matmul_rate(torch.bfloat16)]}
@@ -239,6 +263,9 @@ def bench(profiles=("quick", "demo", "full"), repeats: int = 3, reference: str |
                              gflops_best=v["flops"] / v["sec_best"] / 1e9,
                              ratio_best=v["flops"] / v["sec_best"] / 1e9 / rate,
                              ratio_median=v["flops"] / v["sec_median"] / 1e9 / rate)
+    if compile:
+        res["compile_demo"] = compiled_demo(res["profiles"].get("demo", {}).get("completion", {}).get(
+            "precision", "bf16" if B.native_bf16() else "fp32"), repeats)
     if loader:
         res["loader_images_per_s"] = loader_rate()
         step = res["profiles"].get("full", {}).get("joint")
@@ -265,6 +292,10 @@ def print_report(res: dict) -> None:
         for k in ("completion", "joint"):
             print(f"{k}: ours/reference steps/s (best) = "
                   f"{c['ours'][k]['steps_per_s_best'] / c['reference'][k]['steps_per_s_best']:.2f}x")
+    if "compile_demo" in res:
+        cd = res["compile_demo"]
+        print(f"torch.compile, demo steps ({cd['precision']}): " + ", ".join(
+            f"{k} {cd[k]['speedup']:.2f}x" for k in ("completion", "joint")) + f" (compiling took {cd['compile_seconds']:.0f} s)")
     if "loader_images_per_s" in res:
         lr = ", ".join(f"{w} workers {v:.0f}" for w, v in res["loader_images_per_s"].items())
         need = res.get("full_step_images_per_s")

@@ -42,13 +42,16 @@ from helpers.faces import detect, landmarks as L, masks as face_masks
 from helpers.faces.analysis import analyse, load as load_analysis
 from helpers.core.images import to_tensor, to_uint8
 from helpers.faces.data import FaceFolder
-from helpers.glcic.model import CompletionNet, Config, boxes_to_masks, complete, sample_boxes
+from helpers.glcic.model import BLENDS, CompletionNet, Config, boxes_to_masks, complete, masks_to_boxes, sample_boxes
 from helpers.synthfaces import bank
 
 HOLE_KINDS = ("mouth", "random", "facemask")
 MEASURES = ("psnr", "ssim", "l1", "orb", "sift")
+#: what a finished picture must not show: a box edge on the hole border, a grid inside (excess over the truth)
+ARTEFACTS = ("seam", "checker")
 #: higher is better for these measures; lower is better for the others
-HIGHER_IS_BETTER = {"psnr": True, "ssim": True, "l1": False, "orb": False, "sift": False, "akaze": False}
+HIGHER_IS_BETTER = {"psnr": True, "ssim": True, "l1": False, "orb": False, "sift": False, "akaze": False,
+                    "seam": False, "checker": False}
 #: SynthFaces seed of every test set; training uses small seeds (glcic Config.data_seed = 0)
 TEST_SEED = 20_020
 #: persons of the test sets; training uses SynthFaces' default identities range(10_000)
@@ -188,9 +191,10 @@ def telea(images: torch.Tensor, masks: torch.Tensor, radius: int = 5) -> torch.T
 BASELINES: dict[str, CompleteFn] = {"mean fill": mean_fill, "Telea": telea}
 
 
-def model_fn(model, poisson: bool = False) -> CompleteFn:
-    """Wrap a GLCIC completion network as a ``complete_fn`` (uses :func:`helpers.glcic.model.complete`)."""
-    return lambda images, masks: complete(model, images, masks, poisson=poisson)
+def model_fn(model, blend: str = "paste") -> CompleteFn:
+    """Wrap a GLCIC completion network as a ``complete_fn`` (:func:`helpers.glcic.model.complete`;
+    ``blend`` = "paste" | "poisson" | "fmm+poisson", the paper's post-processing)."""
+    return lambda images, masks: complete(model, images, masks, blend=blend)
 
 
 # ----------------------------------------------------------------------------- evaluation
@@ -199,7 +203,9 @@ def evaluate(complete_fn: CompleteFn, testset: TestSet, features=("orb", "sift")
 
     Returns one row per image with ``psnr`` (dB), ``ssim``, ``l1`` (all inside the hole, see
     :mod:`helpers.metrics`) and one column per feature method (mean descriptor distance of
-    cross-checked matches in and around the hole; smaller = more similar), plus ``known_diff``:
+    cross-checked matches in and around the hole; smaller = more similar), ``seam`` and ``checker``
+    (:func:`helpers.core.metrics.seam_energy` / ``checker_energy`` of the completion minus the
+    truth's, grey levels: 0 = as smooth as the real face, > 0 = a visible box edge or grid), ``known_diff``:
     the largest change the method made to a known pixel (0 for a method that keeps them).
     """
     if not isinstance(testset, TestSet):
@@ -219,6 +225,8 @@ def evaluate(complete_fn: CompleteFn, testset: TestSet, features=("orb", "sift")
     })
     for f in features:
         df[f] = metrics.feature_distances(out, truth, masks, f, **feature_kw)
+    df["seam"] = metrics.seam_energy(out, masks) - metrics.seam_energy(truth, masks)
+    df["checker"] = metrics.checker_energy(out, masks) - metrics.checker_energy(truth, masks)
     df["known_diff"] = ((out - testset.inputs()).abs() * (1 - masks)).flatten(1).amax(1).numpy()
     return df
 
@@ -338,7 +346,7 @@ def _means(complete_fn: CompleteFn, testsets: Mapping[str, TestSet], features, p
     out = {}
     for name, ts in testsets.items():
         df = evaluate(complete_fn, ts, features)
-        for col in ("psnr", "ssim", "l1", *features):
+        for col in ("psnr", "ssim", "l1", *features, "seam", "checker"):
             out[f"{prefix}{name}_{col}"] = float(df[col].replace([np.inf, -np.inf], np.nan).mean())
         if reader is not None and (reader == "analysis" or ts.landmarks is not None):
             for k, v in face_measures(complete_fn, ts, reader).items():
@@ -346,15 +354,17 @@ def _means(complete_fn: CompleteFn, testsets: Mapping[str, TestSet], features, p
     return out
 
 
-def measure(model: CompletionNet, cfg: Config, n: int = 64, features=("orb", "sift"), faces: bool = False) -> dict:
+def measure(model: CompletionNet, cfg: Config, n: int = 64, features=("orb", "sift"), faces: bool = False,
+            blend: str = "paste", prefix: str = "") -> dict:
     """Means of every measure of ``model`` on the run's fixed test sets (:func:`testsets_for`).
 
     Keys ``mouth_psnr``, ``mouth_ssim``, ``mouth_l1``, ``mouth_orb``, ``mouth_sift`` and the same
     with ``random_``; with ``faces=True`` also :func:`face_measures` (``mouth_nme_mouth``,
     ``mouth_smiling_bacc`` ...; the reader of :func:`face_reader`). Draws no random numbers, so
-    calling it during training (the seed's curve) leaves a resumed run bit-identical.
+    calling it during training (the seed's curve) leaves a resumed run bit-identical. ``blend``
+    picks the post-processing (:func:`helpers.glcic.model.complete`), ``prefix`` starts every key.
     """
-    return _means(model_fn(model), testsets_for(cfg, n), tuple(features),
+    return _means(model_fn(model, blend), testsets_for(cfg, n), tuple(features), prefix,
                   reader=face_reader(cfg) if faces else None)
 
 
@@ -410,8 +420,13 @@ def slope(curve: pd.DataFrame, measure: str, last: int = 3) -> float:
 
 
 # ----------------------------------------------------------------------------- figures
-def completion_figure(testset: TestSet, methods: Mapping[str, CompleteFn], n: int = 6, title: str | None = None):
-    """Rows: input with the hole (grey), each method's completion, the original; ``n`` columns."""
+def completion_figure(testset: TestSet, methods: Mapping[str, CompleteFn], n: int = 6, title: str | None = None,
+                      zoom: int | None = None):
+    """Rows: input with the hole (grey), each method's completion, the original; ``n`` columns.
+
+    ``zoom=p`` shows only the hole's bounding box plus ``p`` pixels around it, enlarged without
+    smoothing, so a checkerboard or a box seam is as visible as it is to a close look.
+    """
     n = min(n, len(testset))
     x, m = testset.images[:n], testset.masks[:n]
     rows = [("input", testset.inputs()[:n])]
@@ -419,11 +434,16 @@ def completion_figure(testset: TestSet, methods: Mapping[str, CompleteFn], n: in
         rows += [(name, fn(testset.inputs()[:n], m).detach().cpu().clamp(-1, 1)) for name, fn in methods.items()]
     rows.append(("original", x))
     fig, axes = plt.subplots(len(rows), n, figsize=(1.3 * n + 1.0, 1.3 * len(rows) + 0.3), squeeze=False)
+    boxes = masks_to_boxes(m) if zoom is not None else None
     for r, (name, imgs) in enumerate(rows):
         u8 = to_uint8(imgs)
         for c in range(n):
             ax = axes[r, c]
-            ax.imshow(u8[c], interpolation="nearest")
+            img = u8[c]
+            if boxes is not None:
+                bx, by, bw, bh = boxes[c].tolist()
+                img = img[max(0, by - zoom):by + bh + zoom, max(0, bx - zoom):bx + bw + zoom]
+            ax.imshow(img, interpolation="nearest")
             ax.set_xticks([])
             ax.set_yticks([])
             if c == 0:
@@ -569,9 +589,32 @@ def release_table(releases: Mapping[str, str] | None = None, directory=None) -> 
             if f"{prefix}{holes}_psnr" not in met:
                 raise ValueError(f"release metrics lack {prefix}{holes}_psnr (retrain with the committed command)")
             rows.append({"method": method, "holes": holes, "n": n,
-                         **{m: float(met[f"{prefix}{holes}_{m}"]) for m in MEASURES + FACE_MEASURES
+                         **{m: float(met[f"{prefix}{holes}_{m}"]) for m in MEASURES + FACE_MEASURES + ARTEFACTS
                             if f"{prefix}{holes}_{m}" in met}})
     return pd.DataFrame(rows)
+
+
+#: manifest key prefix of each post-processing (:func:`helpers.glcic.train.release` measures all three)
+BLEND_PREFIX = {"paste": "", "poisson": "poisson_", "fmm+poisson": "fmm_poisson_"}
+
+
+def blend_table(releases: Mapping[str, str] | None = None, holes: str = "mouth", directory=None,
+                measures=("psnr", "ssim", "nme_mouth", "seam", "checker")) -> pd.DataFrame:
+    """Each release x post-processing (paste, Poisson alone, fast marching + Poisson) on ``holes``:
+    the measures its training command recorded (rows ``(model, blend)``). Telea and mean fill are
+    added for scale. Releases made before the post-processing was measured raise ``ValueError``."""
+    releases = dict(releases or DEMO_RELEASES)
+    rows = []
+    for k, name in releases.items():
+        met = release.read_manifest(name, directory or runtime.CHECKPOINT_DIR)["metrics"]
+        for blend, prefix in BLEND_PREFIX.items():
+            if f"{prefix}{holes}_psnr" not in met:
+                raise ValueError(f"{name} has no {blend} measures (made before they were recorded: retrain it)")
+            rows.append({"model": k, "blend": blend,
+                         **{m: met.get(f"{prefix}{holes}_{m}", np.nan) for m in measures}})
+    for b, prefix in (("Telea", "telea_"), ("mean fill", "meanfill_")):
+        rows.append({"model": b, "blend": "-", **{m: met.get(f"{prefix}{holes}_{m}", np.nan) for m in measures}})
+    return pd.DataFrame(rows).set_index(["model", "blend"])
 
 
 def real_testsets(root, size: int = 64, n: int = 100) -> dict[str, TestSet]:

@@ -26,6 +26,15 @@ Choices (documented where the paper or the seed leaves room)
   never, so the local discriminator learns "a mouth = fake" and its gradient paints skin over the
   mouth (notebook 02 §5 measures it, :mod:`helpers.glcic.ablation`). The seed's mouth hole
   (144x96 at 256) is wider than the 128 px local patch; the patch then covers its centre.
+* Up-sampling, a switch ``upsample``: ``"deconv"`` (the paper's two 4x4 stride-2 transposed
+  convolutions; the ``full`` profile) or ``"resize"`` (nearest-neighbour x2 then a 3x3 convolution,
+  Odena et al. 2016; quick and demo). A transposed convolution writes each output pixel from a
+  different subset of its kernel taps depending on the pixel's parity, so unless training makes
+  the four sub-kernels agree, every 2x2 block carries the same small pattern: the checkerboard of
+  the first demo releases. Resize + convolution gives every output pixel the same taps (notebook 02
+  measures both on the same holes, :func:`helpers.glcic.ablation.upsampling`).
+* Post-processing (:func:`complete`, ``blend=``): the paper's fast marching then Poisson blending
+  (``"fmm+poisson"``), Poisson blending alone (``"poisson"``) or the plain paste (``"paste"``).
 * ``lr_d`` (None = ``lr``) sets the discriminator's learning rate apart from the completion net's.
 * Discriminator depth follows the paper at 256 (global 6, local 5 conv layers of 5x5 stride 2,
   i.e. down to 4x4): for other sizes, ``round(log2(size/4))`` layers.
@@ -44,25 +53,26 @@ import math
 from dataclasses import dataclass
 from typing import ClassVar, Optional
 
-import cv2
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from helpers.core.config import Config as BaseConfig
-from helpers.core.images import check_images, to_tensor, to_uint8
+from helpers.core.images import check_images, poisson_blend as blend_u8, to_tensor, to_uint8
 from helpers.faces import masks as face_masks
 
-__all__ = ["Config", "HOLES", "PHASES", "CompletionNet", "ContextDiscriminator", "build_models",
+__all__ = ["Config", "HOLES", "PHASES", "UPSAMPLES", "BLENDS", "CompletionNet", "ContextDiscriminator", "build_models",
            "make_optimizer", "phase_at", "sample_boxes", "boxes_to_masks", "local_boxes",
            "random_local_boxes", "crop_boxes", "masks_to_boxes", "check_inputs", "net_input", "paste",
-           "poisson_blend", "complete", "completion_loss", "completion_step", "discriminator_step",
+           "blend_dilate", "poisson_blend", "complete", "completion_loss", "completion_step", "discriminator_step",
            "joint_step"]
 
 PHASES = ("completion", "discriminator", "joint")
 HOLES = ("random", "mouth")
 OPTIMIZERS = ("adadelta", "adam")
+UPSAMPLES = ("deconv", "resize")
+BLENDS = ("paste", "poisson", "fmm+poisson")
 REAL_PATCHES = ("random", "matched")
 
 
@@ -81,6 +91,7 @@ class Config(BaseConfig):
     steps_d: int = 5                  # Td: discriminator alone
     alpha: float = 4e-4               # weight of the adversarial term in the joint phase
     real_patches: str = "random"      # local patches of real images: "random" (paper) | "matched" (hole's place)
+    upsample: str = "resize"          # "deconv" (paper: 4x4 stride-2 transposed conv) | "resize" (nearest x2 + 3x3)
     optimizer: str = "adadelta"       # "adadelta" (paper) | "adam"
     lr: float = 1.0                   # adadelta: 1.0 (torch default, as the paper's Adadelta)
     lr_d: Optional[float] = None      # discriminator learning rate (None = lr)
@@ -94,24 +105,25 @@ class Config(BaseConfig):
     sample_every: int = 20            # sample grid PNG in run_dir/samples every N steps (0 = off)
     save_every: int = 20
     eval_n: int = 32                  # test images per hole type for the curve (eval_every)
-    poisson_samples: bool = False     # Poisson-blend the sample grids
+    poisson_samples: bool = False     # post-process the sample grids as the paper does (fast marching + Poisson)
 
     RUN_ONLY: ClassVar = BaseConfig.RUN_ONLY + ("eval_n", "poisson_samples")
     CHOICES: ClassVar = {**BaseConfig.CHOICES, "holes": HOLES, "optimizer": OPTIMIZERS,
-                        "real_patches": REAL_PATCHES}
+                        "real_patches": REAL_PATCHES, "upsample": UPSAMPLES}
     POSITIVE: ClassVar = BaseConfig.POSITIVE + ("local_size", "width", "n_train", "lr", "eval_n")
     PROFILES: ClassVar = {
         # Laptop CPU: 64 px SynthFaces, width 1/2, batch 16, 6,000 steps (~20 min on 1 thread with bf16
         # autocast where the CPU has bf16 units). The MSE phase is longer than the paper's ratio (58% vs
         # 18%): a short run is judged on it. Real patches at the hole's place and a discriminator
-        # learning rate of lr/10: the two fixes of notebook 02 §5 (helpers.glcic.ablation).
+        # learning rate of lr/10: the two fixes of notebook 02 §5 (helpers.glcic.ablation); resize +
+        # convolution instead of transposed convolutions (no checkerboard).
         "demo": dict(size=64, local_size=32, width=0.5, batch=16, steps=6000, steps_c=3500, steps_d=500,
                      optimizer="adam", lr=1e-3, lr_d=1e-4, betas=(0.9, 0.999), real_patches="matched",
                      n_train=4000, precision="auto", log_every=10, sample_every=500, eval_every=500,
                      save_every=250, save_minutes=5.0),
         # The paper at 256 px (local patch 128, batch 96, Adadelta), the seed's 480,000 iterations.
         "full": dict(size=256, local_size=128, width=1.0, batch=96, steps=480_000, steps_c=90_000,
-                     steps_d=10_000, optimizer="adadelta", lr=1.0, n_train=20_000, precision="auto",
+                     steps_d=10_000, optimizer="adadelta", lr=1.0, n_train=20_000, precision="auto", upsample="deconv",
                      workers=4, log_every=50, sample_every=2000, eval_every=10_000, save_every=2000,
                      save_minutes=20.0),
     }
@@ -153,6 +165,15 @@ def _cbr(cin, cout, k, stride=1, dilation=1, transposed=False) -> list[nn.Module
     return [conv, nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
 
 
+def _up(cin, cout, upsample: str) -> list[nn.Module]:
+    """x2 up-sampling block: the paper's 4x4 stride-2 transposed conv, or nearest resize + 3x3 conv."""
+    if upsample == "deconv":
+        return _cbr(cin, cout, 4, stride=2, transposed=True)
+    if upsample == "resize":
+        return [nn.Upsample(scale_factor=2, mode="nearest")] + _cbr(cin, cout, 3)
+    raise ValueError(f"upsample must be one of {UPSAMPLES}, got {upsample!r}")
+
+
 class CompletionNet(nn.Module):
     """The paper's completion network (Table 1 of Iizuka et al. 2017), width-scalable.
 
@@ -160,9 +181,9 @@ class CompletionNet(nn.Module):
     Output (N,3,H,W) in [-1,1] (tanh). Use :func:`complete` to paste it into the hole.
     """
 
-    def __init__(self, width: float = 1.0):
+    def __init__(self, width: float = 1.0, upsample: str = "deconv"):
         super().__init__()
-        self.width = float(width)
+        self.width, self.upsample = float(width), upsample
         c64, c128, c256, c32 = (_ch(c, width) for c in (64, 128, 256, 32))
         layers = []
         layers += _cbr(4, c64, 5)                                  # 5x5 64
@@ -173,9 +194,9 @@ class CompletionNet(nn.Module):
         for d in (2, 4, 8, 16):                                    # dilated 3x3 256
             layers += _cbr(c256, c256, 3, dilation=d)
         layers += _cbr(c256, c256, 3) + _cbr(c256, c256, 3)
-        layers += _cbr(c256, c128, 4, stride=2, transposed=True)   # deconv 4x4 128 x2
+        layers += _up(c256, c128, upsample)                        # deconv 4x4 128 x2
         layers += _cbr(c128, c128, 3)
-        layers += _cbr(c128, c64, 4, stride=2, transposed=True)    # deconv 4x4 64 x2
+        layers += _up(c128, c64, upsample)                         # deconv 4x4 64 x2
         layers += _cbr(c64, c32, 3)
         layers += [nn.Conv2d(c32, 3, 3, padding=1), nn.Tanh()]    # 3x3 3 + output activation
         self.body = nn.Sequential(*layers)
@@ -218,7 +239,7 @@ class ContextDiscriminator(nn.Module):
 
 def build_models(cfg: Config) -> tuple[CompletionNet, ContextDiscriminator]:
     """Fresh (completion net, context discriminator) for ``cfg`` (seeded by the caller)."""
-    return CompletionNet(cfg.width), ContextDiscriminator(cfg.size, cfg.local_size, cfg.width)
+    return CompletionNet(cfg.width, cfg.upsample), ContextDiscriminator(cfg.size, cfg.local_size, cfg.width)
 
 
 # ----------------------------------------------------------------------------------------- holes
@@ -310,38 +331,47 @@ def paste(images: torch.Tensor, outputs: torch.Tensor, masks: torch.Tensor) -> t
     return torch.where(masks.bool(), outputs, images)
 
 
-def poisson_blend(images: torch.Tensor, outputs: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
-    """Poisson-blend the hole content of ``outputs`` into ``images`` with OpenCV seamlessClone.
+def blend_dilate(size: int) -> int:
+    """Pixels by which the Poisson region reaches past the hole: 3 at 64 px, scaled with the image.
 
-    Known pixels outside the (slightly dilated) hole stay the input's; falls back to plain pasting
-    for a sample where OpenCV refuses (e.g. a hole touching the border).
+    OpenCV fixes the solution to the destination's colours on the region's edge; right on the hole
+    border those are the fast-marching guesses, a few pixels out they are real pixels. Chosen on
+    other faces than the test sets' (SynthFaces seed 31337, both v2 demo models, both hole kinds):
+    mouth-hole PSNR 20.9 / 22.0 / 22.7 / 22.4 / 21.3 dB for 1-5 px at 64 px (paste: 22.4); the
+    border's excess gradient -3.0 / -2.3 / -1.1 / +0.1 / +1.0 grey levels (too smooth, then a rim).
     """
-    dst = to_uint8(images)
-    src = to_uint8(outputs)
-    out = []
-    for i in range(len(dst)):
-        m = (masks[i, 0].cpu().numpy() > 0.5).astype(np.uint8) * 255
-        try:
-            m_d = cv2.dilate(m, np.ones((3, 3), np.uint8))
-            x, y, w, h = cv2.boundingRect(m_d)
-            center = (x + w // 2, y + h // 2)
-            blended = cv2.seamlessClone(src[i], dst[i], m_d, center, cv2.NORMAL_CLONE)
-            t = to_tensor(blended)
-        except cv2.error:
-            t = to_tensor(src[i])
-        out.append(paste(images[i].cpu(), t, masks[i].cpu().bool().float()))
-    return torch.stack(out).to(images.device)
+    return max(1, round(3 * size / 64))
+
+
+def poisson_blend(images: torch.Tensor, outputs: torch.Tensor, masks: torch.Tensor, fmm: bool = True,
+                  dilate: int | None = None) -> torch.Tensor:
+    """The paper's post-processing: Poisson-blend the hole content of ``outputs`` into ``images``.
+
+    ``fmm=True`` fills each hole by fast marching first (the paper's order), ``False`` blends into the
+    image as given. One function with notebook 04 (:func:`helpers.core.images.poisson_blend`); the
+    region is the hole dilated by ``dilate`` px (None: :func:`blend_dilate`). Known pixels outside
+    the hole stay exactly the input's.
+    """
+    dst, src = to_uint8(images), to_uint8(outputs)
+    ms = (masks[:, 0].detach().cpu().numpy() > 0.5).astype(np.uint8)
+    d_px = blend_dilate(images.shape[-1]) if dilate is None else dilate
+    out = torch.stack([to_tensor(blend_u8(d, s, m, dilate=d_px, fill="telea" if fmm else "photo"))
+                       for d, s, m in zip(dst, src, ms)])
+    return paste(images, out.to(images.device, images.dtype), masks.to(images.dtype))
 
 
 @torch.no_grad()
-def complete(model: CompletionNet, images: torch.Tensor, masks: torch.Tensor, poisson: bool = False,
+def complete(model: CompletionNet, images: torch.Tensor, masks: torch.Tensor, blend: str = "paste",
              batch: int = 32) -> torch.Tensor:
     """Fill the holes of ``images`` (N,3,H,W in [-1,1]) where ``masks`` (N,1,H,W) is 1.
 
     Returns the completed images on the input's device: exactly the input outside the hole, the
-    network output inside (Poisson-blended with OpenCV when ``poisson=True``). Runs in eval mode.
+    network output inside — pasted (``blend="paste"``), Poisson-blended (``"poisson"``) or, as the
+    paper post-processes, fast marching then Poisson blending (``"fmm+poisson"``). Eval mode.
     """
     check_inputs(images, masks)
+    if blend not in BLENDS:
+        raise ValueError(f"blend must be one of {BLENDS}, got {blend!r}")
     was_training = model.training
     model.eval()
     dev = next(model.parameters()).device
@@ -351,7 +381,9 @@ def complete(model: CompletionNet, images: torch.Tensor, masks: torch.Tensor, po
         outs.append(model(net_input(x, m, model.mean_color)).float().to(images.device))
     model.train(was_training)
     out = torch.cat(outs) if outs else images.clone()
-    return poisson_blend(images, out, masks) if poisson else paste(images, out, masks.to(images.dtype))
+    if blend == "paste":
+        return paste(images, out, masks.to(images.dtype))
+    return poisson_blend(images, out, masks, fmm=blend == "fmm+poisson")
 
 
 # ---------------------------------------------------------------------------------- train steps

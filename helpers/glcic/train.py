@@ -122,7 +122,8 @@ class GLCIC(loop.Method):
     def samples(self, s: loop.State) -> torch.Tensor:
         """Rows: input with the hole (white), the completion, the original (8 mouth-hole test faces)."""
         ts = testsets_for(s.cfg, 8, ("mouth",))["mouth"]
-        done = complete(s.models["C"], ts.images, ts.masks, poisson=s.cfg.poisson_samples)
+        done = complete(s.models["C"], ts.images, ts.masks,
+                        blend="fmm+poisson" if s.cfg.poisson_samples else "paste")
         return torch.cat([paste(ts.images, torch.ones_like(ts.images), ts.masks), done, ts.images])
 
     def log_keys(self):
@@ -156,10 +157,10 @@ def train(cfg: Config, run_dir=None, budget_minutes: float | None = None, max_st
 
 def load_run(cfg: Config, run_dir) -> tuple[CompletionNet, dict]:
     """The completion network of a run's newest checkpoint (eval mode, CPU) and its ``step``/``extra``."""
-    ckpts = RunDir(run_dir, cfg.result_dict(), models={"C": CompletionNet(cfg.width)}, writer=False).checkpoints()
+    ckpts = RunDir(run_dir, cfg.result_dict(), models={"C": CompletionNet(cfg.width, cfg.upsample)}, writer=False).checkpoints()
     if not ckpts:
         raise FileNotFoundError(f"no checkpoint in {run_dir}")
-    C = CompletionNet(cfg.width)
+    C = CompletionNet(cfg.width, cfg.upsample)
     info = load_models(ckpts[0], {"C": C})
     return C.eval(), info
 
@@ -203,6 +204,8 @@ def curve_by_training(cfg: Config, run_path, every: int, testset: TestSet, featu
 
 # ------------------------------------------------------------------------------------- releases
 HEADLINE = ("mouth_psnr", "mouth_ssim", "mouth_l1", "mouth_orb", "random_psnr", "random_ssim")
+#: manifest key prefix of each post-processing measured beside the plain paste (no prefix)
+BLEND_PREFIXES = {"poisson": "poisson_", "fmm+poisson": "fmm_poisson_"}
 
 
 def _data_entry(cfg: Config) -> dict:
@@ -221,6 +224,8 @@ def release(res: loop.TrainResult, name: str, command: str, directory=None) -> P
     C.half().float()                 # stored in fp16: measure exactly the weights that are committed
     n = 64 if cfg.data in ("synthfaces", "toy") else 100   # a folder: its test split, up to seed 002's 100
     metrics = measure(C, cfg, n, faces=True)
+    for blend, prefix in BLEND_PREFIXES.items():    # the paper's post-processing, and Poisson alone
+        metrics.update(measure(C, cfg, n, features=(), faces=True, blend=blend, prefix=prefix))
     metrics.update(baseline_measures(cfg, n, faces=True))
     metrics["n_test"] = len(testsets_for(cfg, n, ("mouth",))["mouth"])
     metrics["steps"] = res.step
@@ -241,7 +246,10 @@ def release(res: loop.TrainResult, name: str, command: str, directory=None) -> P
               f"that rounding); face measures (nme_mouth, smiling, FID/KID) by "
               f"{'the analysis network' if cfg.data == 'synthfaces' else 'dlib landmarks'}; load with helpers.glcic.load_release(name). "
               f"Test set: {test}; random holes from torch.Generator().manual_seed({TEST_SEED}); PSNR/SSIM/L1 "
-              f"inside the hole, ORB/SIFT feature distance in and around it; baselines mean fill and "
+              f"inside the hole, ORB/SIFT feature distance in and around it, seam/checker = excess "
+              f"gradient on the hole border / 2x2 checkerboard energy in the hole over the truth's; "
+              f"keys poisson_* and fmm_poisson_*: the same after Poisson blending alone and after "
+              f"fast marching + Poisson (the paper's post-processing); baselines mean fill and "
               f"OpenCV Telea. Curve: the same measures on the first {cfg.eval_n} test faces every "
               f"{cfg.eval_every} steps.")
 
@@ -250,8 +258,8 @@ def load_release(name: str, directory=None) -> CompletionNet:
     """A committed completion network (eval mode, CPU); ``model.manifest`` and ``model.config``."""
     directory = directory or runtime.CHECKPOINT_DIR
     manifest = rel.read_manifest(name, directory)
-    cfg = Config.from_dict(manifest["config"])
-    C = CompletionNet(cfg.width)
+    cfg = Config.from_dict({"upsample": "deconv", **manifest["config"]})   # releases before the switch: deconv
+    C = CompletionNet(cfg.width, cfg.upsample)
     (key,) = manifest["models"]          # "C"; releases made before the restructure say "completion"
     C.manifest = rel.load_release(name, {key: C}, directory)
     C.config = cfg

@@ -7,7 +7,7 @@ pose and identity from generated faces; SynthFaces gives the truth.
 - :func:`region_quality`: PSNR / SSIM / L1 inside the mask region against the true unmasked face
   (``helpers.core.metrics``), the perceptual distance and the identity distance of the whole
   completed photo against the truth.
-- :func:`seam_energy`: mean Sobel gradient magnitude (grey levels / px) on the one-pixel band on
+- :func:`seam_energy` (:mod:`helpers.core.metrics`, shared with notebook 02): mean Sobel gradient magnitude (grey levels / px) on the one-pixel band on
   both sides of the mask border: a visible seam adds gradient there. Reported as the excess over
   the truth's own gradient on the same band.
 - :func:`jaw_metrics`: jaw length = distance from the eye midpoint to the chin (point 8), jaw width
@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from helpers.core import metrics
+from helpers.core.metrics import seam_energy
 from helpers.core.images import to_tensor
 from helpers.faces import analysis
 
@@ -58,23 +59,6 @@ def face_colour(images_u8: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
         cv2.fillPoly(m, [np.round(face_polygon(lm) * 16).astype(np.int32)], 1, cv2.LINE_8, 4)
         out.append(img[m > 0].reshape(-1, 3).mean(0) if m.any() else img.reshape(-1, 3).mean(0))
     return np.stack(out).astype(np.float64)
-
-
-def _band(mask: np.ndarray, width: int = 1) -> np.ndarray:
-    m = (mask > 0).astype(np.uint8)
-    k = np.ones((2 * width + 1, 2 * width + 1), np.uint8)
-    return (cv2.dilate(m, k) - cv2.erode(m, k)) > 0
-
-
-def seam_energy(images_u8: np.ndarray, masks: np.ndarray, width: int = 1) -> np.ndarray:
-    """(N,) mean Sobel gradient magnitude (grey levels per pixel) on the band around each mask border."""
-    out = []
-    for img, m in zip(images_u8, masks):
-        g = cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_RGB2GRAY).astype(np.float32)
-        gx, gy = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3) / 8, cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3) / 8
-        band = _band(m, width)
-        out.append(float(np.hypot(gx, gy)[band].mean()) if band.any() else float("nan"))
-    return np.asarray(out)
 
 
 def jaw_metrics(landmarks: np.ndarray) -> dict[str, np.ndarray]:

@@ -32,7 +32,8 @@ import cv2
 import numpy as np
 import torch
 
-from helpers.core.images import to_tensor, to_uint8
+from helpers.core.images import paste_u8, poisson_blend, to_tensor, to_uint8
+from helpers.core.metrics import border_band
 from helpers import glcic
 from helpers.stylegan2.data import Scene, align_batch, unalign
 from helpers.stylegan2.model import Generator
@@ -105,41 +106,10 @@ def mix_latents(G: Generator, masked: Projection, unmasked: Projection, donor: P
 
 
 # ----------------------------------------------------------------------------- blending
-def paste(photo: np.ndarray, generated: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """``generated`` inside ``mask`` (H, W; 1 = hole), ``photo`` elsewhere (uint8 HWC)."""
-    return np.where(mask[:, :, None] > 0, generated, photo)
-
-
-def poisson_blend(photo: np.ndarray, generated: np.ndarray, mask: np.ndarray, dilate: int = 2,
-                  mode: int = cv2.NORMAL_CLONE) -> np.ndarray:
-    """Poisson image editing (Perez et al. 2003, OpenCV ``seamlessClone``) of ``generated`` into the
-    ``mask`` region (dilated by ``dilate`` px) of ``photo``: the gradients of ``generated`` inside,
-    the colours of ``photo`` on the border. All uint8 (H, W, 3) in the same frame; ``mask`` (H, W).
-
-    Pixels outside the dilated region are exactly the photo's. OpenCV needs the region inside the
-    image: the mask is cut one pixel from the border; an empty mask returns the photo.
-    """
-    if photo.shape != generated.shape or photo.ndim != 3 or photo.dtype != np.uint8:
-        raise ValueError(f"photo and generated must be uint8 (H, W, 3) of one shape, got {photo.shape}, {generated.shape}")
-    if mask.shape != photo.shape[:2]:
-        raise ValueError(f"mask must be (H, W) = {photo.shape[:2]}, got {mask.shape}")
-    m = (mask > 0).astype(np.uint8) * 255
-    if dilate:
-        m = cv2.dilate(m, np.ones((2 * dilate + 1, 2 * dilate + 1), np.uint8))
-    m[:1], m[-1:], m[:, :1], m[:, -1:] = 0, 0, 0, 0
-    if not m.any():
-        return photo.copy()
-    x, y, w, h = cv2.boundingRect(m)
-    out = cv2.seamlessClone(np.ascontiguousarray(generated), np.ascontiguousarray(photo), m.copy(),
-                            (x + w // 2, y + h // 2), mode)       # a copy: OpenCV 5 writes into the mask
-    return np.where(m[:, :, None] > 0, out, photo)
-
-
-def seam_band(mask: np.ndarray, width: int = 1) -> np.ndarray:
-    """(H, W) bool: pixels within ``width`` px of the mask border, on both sides (where seams show)."""
-    m = (mask > 0).astype(np.uint8)
-    k = np.ones((2 * width + 1, 2 * width + 1), np.uint8)
-    return (cv2.dilate(m, k) - cv2.erode(m, k)) > 0
+#: dilation (px) of the mask region blended into the photo (one function serves GLCIC and this pipeline)
+BLEND_DILATE = 2
+paste = paste_u8
+seam_band = border_band
 
 
 # ----------------------------------------------------------------------------- inpaint first
@@ -245,7 +215,7 @@ def complete(G: Generator, scenes: Sequence[Scene], variants: Sequence[str] = VA
             pu, _ = proj("unmasked")
             ws, noises = mix_latents(G, pm, pu, None, mix_cfg)
         gen, aligned = generate_in_photo(G, ws, noises, M, shape)
-        blended = np.stack([poisson_blend(masked[i], gen[i], masks[i]) for i in range(len(scenes))])
+        blended = np.stack([poisson_blend(masked[i], gen[i], masks[i], dilate=BLEND_DILATE) for i in range(len(scenes))])
         pasted = np.stack([paste(masked[i], gen[i], masks[i]) for i in range(len(scenes))])
         results[v] = Completion(v, blended, pasted, gen, aligned, ws, time.perf_counter() - t)
     return results
