@@ -307,14 +307,24 @@ def test_face_measures_see_the_truth_and_fail_a_blank_mouth():
 
 @pytest.mark.parametrize("name", sorted(E.DEMO_RELEASES.values()))
 def test_new_demo_release_reproduces_its_face_measures(name):
-    """The v2 demo releases: every measure in the manifest, the analysis network's included."""
+    """The demo releases: every measure in the manifest, the analysis network's and the
+    post-processed ones included; no checkerboard, and the paper's post-processing removes the box."""
     C = G.load_release(name)
     man = C.manifest
     assert man["dtype"] == "float16" and man["command"].startswith("python -m helpers.glcic train --profile demo")
+    assert C.config.upsample == "resize"
     got = E.measure(C, C.config, 64, features=(), faces=True)
+    got.update(E.measure(C, C.config, 64, features=(), faces=False, blend="fmm+poisson", prefix="fmm_poisson_"))
     for k in ("mouth_psnr", "mouth_ssim", "mouth_l1", "random_psnr", "mouth_nme_mouth", "mouth_smiling_bacc",
-              "mouth_smiling_err", "mouth_fid", "mouth_kid"):
-        assert got[k] == pytest.approx(man["metrics"][k], rel=1e-3, abs=1e-4), k
+              "mouth_smiling_err", "mouth_fid", "mouth_kid", "mouth_seam", "mouth_checker", "random_checker",
+              "fmm_poisson_mouth_psnr", "fmm_poisson_mouth_seam", "fmm_poisson_random_seam"):
+        assert got[k] == pytest.approx(man["metrics"][k], rel=1e-3, abs=1e-3), k
+    m = man["metrics"]
+    own = C.config.holes
+    deconv = G.load_release(E.DECONV_RELEASES[own])             # the same settings with transposed convs
+    before = E.measure(deconv, deconv.config, 64, features=())
+    assert m[f"{own}_checker"] < 0 < before[f"{own}_checker"], "a checkerboard is back"
+    assert abs(m[f"fmm_poisson_{own}_seam"]) < 0.5 * abs(m[f"poisson_{own}_seam"])   # fast marching removes the rim
     m = man["metrics"]
     for b in ("meanfill", "telea"):          # both models beat both baselines on mouth holes
         assert m["mouth_psnr"] > m[f"{b}_mouth_psnr"] and m["mouth_ssim"] > m[f"{b}_mouth_ssim"], b
@@ -335,3 +345,19 @@ def test_real_face_release_checks_sha256_and_loads(name):
     assert release.read_manifest(name)["metrics"]["mouth_psnr"] > 0
     ckpts = Path(__file__).parent.parent / "checkpoints"
     assert not [p for p in ckpts.rglob("*") if p.suffix.lower() in (".png", ".jpg", ".jpeg")]
+
+
+def test_committed_checkerboard_diagnosis_shows_where_the_grid_comes_from():
+    """benchmarks/glcic_upsampling.json: no grid after the MSE phase, a grid only with the transposed
+    convolution after the joint phase, and the findings are computed from the file."""
+    from helpers.glcic import ablation
+    d = ablation.load_upsampling()
+    v = d["variants"]
+    assert set(v) == {"deconv", "resize"} and d["command"].startswith("python -m helpers.glcic.ablation --upsampling")
+    assert v["deconv"]["completion_end"]["mouth_checker"] < 0 and v["resize"]["completion_end"]["mouth_checker"] < 0
+    assert v["deconv"]["end"]["mouth_checker"] > 0 > v["resize"]["end"]["mouth_checker"]
+    assert [r["step"] for r in v["resize"]["curve"]] == list(range(200, d["base"]["steps"] + 1, 200))
+    text = " ".join(ablation.upsampling_findings(d))
+    assert f"{v['deconv']['end']['mouth_checker']:+.2f}" in text
+    t = ablation.upsampling_table(d)
+    assert t.shape == (6, 6) and t.notna().all().all()
