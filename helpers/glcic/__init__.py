@@ -1,9 +1,11 @@
 """GLCIC with seed 002's random vs mouth holes (notebook 02).
 
-Files: ``model.py`` (config, networks, holes, ``complete``, one step per training phase),
-``survey.py`` (the blind A/B survey widget), ``evaluate.py`` (test sets, baselines, the seed's
-measures and curve, claims, findings), ``train.py`` (the method for the shared loop, releases),
-``bench.py`` (speed), ``__main__.py`` (``python -m helpers.glcic train | evaluate | release | bench``).
+Files: ``model.py`` (config, networks, holes, ``complete`` with the paper's post-processing, one
+step per training phase), ``survey.py`` (the blind A/B survey widget), ``evaluate.py`` (test sets,
+baselines, the seed's measures and curve, seam/checkerboard, claims, findings), ``train.py`` (the
+method for the shared loop, releases), ``ablation.py`` (the diagnoses: the joint phase's fixes and
+where the checkerboard comes from), ``bench.py`` (speed), ``__main__.py``
+(``python -m helpers.glcic train | evaluate | release | bench``).
 """
 from helpers.glcic import evaluate, survey
 from helpers.glcic.model import (BLENDS, blend_dilate, HOLES, PHASES, UPSAMPLES, CompletionNet, Config, ContextDiscriminator, boxes_to_masks, check_inputs,

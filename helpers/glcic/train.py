@@ -135,7 +135,11 @@ class GLCIC(loop.Method):
 
     def evaluate_release(self, name: str) -> dict:
         C = load_release(name)
-        return measure(C, C.config, 64, faces=True)
+        n = 64 if C.config.data in ("synthfaces", "toy") else 100
+        out = measure(C, C.config, n, faces=True)
+        for blend, prefix in BLEND_PREFIXES.items():
+            out.update(measure(C, C.config, n, features=(), faces=True, blend=blend, prefix=prefix))
+        return out
 
 
 METHOD = GLCIC()
