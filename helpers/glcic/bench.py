@@ -19,38 +19,46 @@ otenim/GLCIC-PyTorch reference from a local checkout):
 
 The CPU may be shared, so every timing is repeated: best and median are reported.
 
-Measured 2026-12-03 09:45 UTC on the course machine (Intel Xeon with AVX-512, AVX512-BF16 and
-AMX, torch 2.14.1, 1 thread, idle): matmul best fp32 216 GFLOP/s, bf16 (AMX) 1,446 GFLOP/s, 6.7x
-the fp32 rate. Each step's share is taken of the limit *of its own precision*. Side-by-side config
-128 px, local 64, width 1.0, batch 8 (the reference rows are from the 2026-11-22 run on the same
-kind of machine, 2 threads, when an otenim checkout was present):
+Measured 2026-12-07 07:34 UTC on the course machine (AMD EPYC, Zen 4: AVX-512 and AVX512-BF16,
+no AMX; torch 2.14.1, 1 thread, ``python -m helpers.glcic bench --threads 1 --json
+benchmarks/glcic.json --reference <otenim checkout>``): matmul best fp32 98 GFLOP/s, bf16 211
+GFLOP/s (2.2x). Each step's share is taken of the limit *of its own precision*:
 
-==========================  ==========  ==============  ===================
-step                        GFLOP/step  steps/s (best)  of matmul limit
-==========================  ==========  ==============  ===================
-ours completion (fp32)      389         0.468           84% of fp32 (78% median)
-ours joint, 3 nets (fp32)   508         0.276           65% of fp32
-ours completion (bf16 AMX)  389         1.72            46% of bf16 (310% of fp32)
-ours joint (bf16 AMX)       508         0.788           28% of bf16 (185% of fp32)
-reference completion        389         -               62% of fp32 (2026-11-22)
-reference joint             525         -               58% of fp32 (2026-11-22)
-==========================  ==========  ==============  ===================
+==========================================  ==========  ==============  =================
+step                                        GFLOP/step  steps/s (best)  of matmul limit
+==========================================  ==========  ==============  =================
+demo completion (64 px, bf16)               57.2        3.23            88% of bf16
+demo joint, 3 nets (bf16)                   71.1        2.38            80% of bf16
+full completion (256 px, batch 2, bf16)     389         0.513           95% of bf16
+full joint (bf16)                           513         0.326           79% of bf16
+128 px side by side, ours fp32 completion   453         0.242           112% of fp32
+ours fp32 joint                             572         0.170           99% of fp32
+reference (otenim) fp32 completion          389         0.252           100% of fp32
+reference fp32 joint                        525         0.177           95% of fp32
+ours bf16 completion / joint                453 / 572   0.479 / 0.343   103% / 93% of bf16
+==========================================  ==========  ==============  =================
 
-bf16 autocast: 3.7x (completion) / 2.9x (joint) the fp32 steps per second. The demo profile
-(64 px, width 1/2, batch 16, bf16) runs 8.4 completion / 4.5 joint steps/s on one thread (28% /
-19% of the bf16 limit: its convolutions are too thin for AMX tiles), the full profile's
-completion step 44%. The 85% aim is met in neither precision by the strict best-vs-best measure
-(fp32 84%). In bf16 AMX multiplies so fast that the rest of a step weighs more; where that
-time goes (BatchNorm/ReLU memory traffic, layout reorders, the optimiser) is not profiled yet.
-(On the AMD Zen 4 of 2026-12-02, AVX512-BF16 without AMX, bf16 limit 198 GFLOP/s, the same demo
-completion step reached 84% of it.)
+Side by side the reference keeps the paper's transposed convolutions and ours the resize +
+convolution up-sampling of the quick/demo profiles (17% more FLOPs per completion step), so the
+fair comparison is the share of the limit, not steps/s (ours 0.96x the reference's steps/s).
+Convolutions beat the 2048x2048 matmul here (shares above 100%): oneDNN's direct convolution
+reaches nearer the core's peak than this CPU's matmul library does. On this CPU bf16 gives 2.0x
+(completion) and 2.0x (joint) the fp32 steps/s at the 128 px comparison size.
+
+Profile of the demo bf16 step here (``torch.profiler``, completion): convolutions forward and
+backward 80% of the time, batch norm 10%, ReLU 4%, casts and copies 1%. ``torch.compile``
+(inductor) makes both demo steps *slower* here (0.88x / 0.89x, measured in every run as
+``compile_demo``), so training stays eager. On the AMX Xeon of 2026-12-03 the same demo
+completion step reached only 28% of the 1,446 GFLOP/s bf16 limit (46% at 128 px): AMX multiplies
+so fast that batch norm, ReLU and the casts dominate, and the 70% aim there needs them fused
+(compiled, or oneDNN post-ops); it has not been measured on such a CPU since.
 
 What makes the difference: channels_last activations and weights (oneDNN's direct convolution
 without reorders), no conv bias before BN, in-place ReLU, fused Adam / multi-tensor Adadelta,
 no weight gradients for the discriminator during the completion update (the reference computes
-them and, a bug, lets them leak into the next discriminator step), and bf16 where the CPU has AMX.
-The 85% target for fp32 is not reached by the strict best-vs-best measure; the remaining gap is
-BatchNorm/ReLU memory traffic, the optimiser update and the thin first/last layers.
+them and, a bug, lets them leak into the next discriminator step), and bf16 autocast where the
+CPU has bf16 units (AVX512-BF16 or AMX). The thin quick-profile layers stay far from the limit
+(15-25%): at that size a step is a few milliseconds of overhead.
 The ``full`` profile's batch of 96 at 256 px takes minutes per step on a CPU; it is measured at a
 smaller batch (``FULL_BENCH_BATCH``) and reported per step of that batch.
 """

@@ -43,9 +43,10 @@ Choices (documented where the paper or the seed leaves room)
   (otenim's code defaults to Tc=90,000, Td=10,000 and 400,000 joint steps = the paper's 500,000.)
 
 Speed (measured table in :mod:`helpers.glcic.bench`): channels_last + oneDNN, fused/multi-tensor
-optimisers, no discriminator weight gradients during the completion update; on CPUs with AMX,
-``precision="auto"`` (the demo profile) runs bf16 autocast, ~2.5-3x faster (on other CPUs bf16 is
-emulated and slow, so "auto" stays in fp32 there).
+optimisers, no discriminator weight gradients during the completion update;
+``precision="auto"`` (the demo profile) runs bf16 autocast where the CPU has bf16 units: 2.0x the
+fp32 steps/s on an AVX512-BF16 Zen 4, 2.9-3.7x with AMX (elsewhere bf16 is emulated and slow, so
+"auto" stays in fp32). ``torch.compile`` was measured slower on the Zen 4 (0.88x) and is not used.
 """
 from __future__ import annotations
 
