@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PROFILE ?= quick
 
-.PHONY: install lab test unit notebooks figures strip clean help
+.PHONY: install lab test unit notebooks figures docs strip clean help
 
 help:
 	@echo "make lab        open the course in JupyterLab (creates .venv on first use)"
@@ -14,6 +14,7 @@ help:
 	@echo "make unit       unit tests only"
 	@echo "make notebooks  execute every notebook headless (PROFILE=quick|demo|full) into runs/notebooks/"
 	@echo "make figures    re-make the README figures (notebooks/figures/) by running the notebooks"
+	@echo "make docs       rewrite README.md and the notebooks' introductions from the committed records"
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,3 +51,6 @@ strip: $(STAMP)
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache
+
+docs: $(STAMP)
+	$(BIN)/python -m helpers.core.docs

@@ -8,17 +8,20 @@ from pathlib import Path
 
 import pytest
 
+from helpers.core import docs
+
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-GITHUB = "faces-course/faces-gan-vae-course"
+GITHUB = docs.repository(REPO)        # the one setting: pyproject.toml [project.urls] Repository
+NAME = GITHUB.split("/")[1]
 
 #: the one setup cell every notebook starts with (Colab: clone + install; locally: nothing)
 SETUP = f'''# Setup: in Colab, fetch the course code and install it; locally `make lab` already did.
 import importlib.util, subprocess, sys
 if importlib.util.find_spec("helpers") is None:
     subprocess.run(["git", "clone", "-q", "https://github.com/{GITHUB}"], check=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "faces-gan-vae-course"], check=True)
-    sys.path.insert(0, "faces-gan-vae-course")'''
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "{NAME}"], check=True)
+    sys.path.insert(0, "{NAME}")'''
 
 
 TITLE = "# @title Setup (run me first)\n"   # Colab folds a cell that starts with a form title
@@ -56,30 +59,34 @@ def test_frame(path: Path):
     assert not re.search(r"\b[Ii]ssue\s+#?\d", text), f"{path.name} talks about issues; speak to the student"
 
 
-def test_readme_badges_match_the_notebooks():
-    readme = (REPO / "README.md").read_text()
-    linked = set(re.findall(r"colab\.research\.google\.com/github/([^)\s]+)", readme))
-    want = {f"{GITHUB}/blob/main/notebooks/{p.name}" for p in NOTEBOOKS}
+def test_every_badge_points_where_the_setting_says():
+    """Every Colab badge of README and of the notebooks names the repository of pyproject.toml and
+    a notebook that exists; README has one for every notebook."""
+    texts = {"README.md": (REPO / "README.md").read_text()}
+    texts.update({p.name: _src(_cells(p)[0]) for p in NOTEBOOKS})
+    names = {p.name for p in NOTEBOOKS}
+    for where, text in texts.items():
+        for target in re.findall(r"colab\.research\.google\.com/github/([^)\s]+)", text):
+            m = re.fullmatch(r"([^/]+/[^/]+)/blob/main/notebooks/([^/]+\.ipynb)", target)
+            assert m and m.group(1) == GITHUB, f"{where}: badge {target!r} does not point at {GITHUB} (pyproject.toml)"
+            assert m.group(2) in names, f"{where}: badge links a notebook that does not exist: {m.group(2)}"
+    linked = set(re.findall(r"colab\.research\.google\.com/github/([^)\s]+)", texts["README.md"]))
+    want = {f"{GITHUB}/blob/main/notebooks/{n}" for n in names}
     assert want <= linked, f"README lacks Colab badges for {sorted(want - linked)}"
-    stale = {x for x in linked if x.endswith(".ipynb")} - want
-    assert not stale, f"README links notebooks that do not exist: {sorted(stale)}"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_section_times_match_the_sections(path: Path):
-    """The introduction's time-per-section table (made by notebooks/time_sections.py from a measured
-    run) lists exactly the notebook's current sections, in order, with a measured quick column."""
-    import nbformat
-    sys.path.insert(0, str(REPO / "notebooks"))
-    import time_sections as ts
-    nb = nbformat.read(path, as_version=4)
-    intro = next((c.source for c in nb.cells if c.cell_type == "markdown" and ts.BEGIN in c.source), None)
-    assert intro is not None, f"{path.name}: no time-per-section table; run python notebooks/time_sections.py {path.name[:2]}"
-    block = intro.split(ts.BEGIN, 1)[1].split(ts.END, 1)[0]
-    rows = [r.split("|")[1].strip() for r in block.splitlines() if r.startswith("| ") and not r.startswith("| section")]
-    want = [t for t, _ in ts.sections(nb)] + ["**whole notebook**"]
-    assert rows == want, (f"{path.name}: the time-per-section table is stale (rows {rows}, sections {want}); "
+    """The introduction shows the time-per-section table (``{{table:times NN}}``), and the timing
+    file has a measured quick time for every current section: an added or renamed section fails
+    here until ``python notebooks/time_sections.py NN`` measures it again."""
+    nb = json.loads(path.read_text())
+    template = nb["cells"][0].get("metadata", {}).get("template", "")
+    assert f"{{{{table:times {path.name[:2]}}}}}" in template, \
+        f"{path.name}: its first cell's template lacks {{{{table:times {path.name[:2]}}}}}"
+    measured = json.loads((REPO / "notebooks" / "timings.json").read_text()).get(path.name, {})
+    assert "quick" in measured, f"{path.name}: no measured quick-profile times in notebooks/timings.json"
+    have = [name for name, _ in measured["quick"]["sections"]]
+    want = [name for name, _ in docs.sections(nb)]
+    assert have == want, (f"{path.name}: the measured sections {have} are not the notebook's {want}; "
                           f"run python notebooks/time_sections.py {path.name[:2]}")
-    measured = json.loads(ts.TIMINGS.read_text())[path.name]
-    assert "quick" in measured, f"{path.name}: no measured quick-profile times in {ts.TIMINGS.name}"
-    assert ts.table(nb, measured) in intro, f"{path.name}: the table differs from {ts.TIMINGS.name}; run the script again"
