@@ -1,9 +1,9 @@
 """Crop faces for each seed's recipe and carry the landmarks along.
 
-    python -m data_scripts.crop mouth data/faces_filtered/ data/glcic_faces/     # seed 002, 256 px, 428/100
-    python -m data_scripts.crop face  data/celeba/ data/celeba_v2/ --version v2  # seed 003 "v2", 128 px
-    python -m data_scripts.crop face  data/celeba/ data/celeba_v0/ --version v0  # seed 003 "v0" centre crop
-    python -m data_scripts.crop ffhq  data/faces_filtered/ data/ffhq_256/ --size 256   # seed 001 / StyleGAN2
+    python -m data_scripts.crop mouth data/faces_filtered/ data/glcic_faces/     # the GLCIC course study, 256 px, 428/100
+    python -m data_scripts.crop face  data/celeba/ data/celeba_v2/ --version v2  # the ConvNeXt GANimation thesis "v2", 128 px
+    python -m data_scripts.crop face  data/celeba/ data/celeba_v0/ --version v0  # the ConvNeXt GANimation thesis "v0" centre crop
+    python -m data_scripts.crop ffhq  data/faces_filtered/ data/ffhq_256/ --size 256   # the StyleGAN2 masked-face paper / StyleGAN2
 
 Input: a folder in the on-disk face format (``manifest.csv``; landmarks ``x0..y67`` and the face box
 ``face_x0..face_y1`` are used when present, e.g. from ``data_scripts.filter_faces``) or a plain
@@ -13,16 +13,16 @@ maps source pixels to crop pixels is stored in ``aff_00..aff_12`` (composed with
 if it has one, so CelebA's 5-point landmarks can later be mapped into the crop).
 
 Modes
-- ``mouth`` (seed 002): a similarity transform puts the mouth centre at the centre of seed 002's
+- ``mouth`` (the GLCIC course study): a similarity transform puts the mouth centre at the centre of the GLCIC course study's
   fixed mouth hole (x 56..200, y 128..224 at 256) with the eyes level; the eye-to-mouth distance
   becomes ``--eye-mouth`` px (80 at 256: eyes near y = 96), reduced when needed so that every
   mouth landmark lies inside the hole with a margin. Then a train/test split (``--test 100``
   ``--train 428`` by default, counts; values below 1 are fractions).
-- ``face --version v2`` (seed 003): the face detector's square box (dlib HOG, the detector that the
+- ``face --version v2`` (the ConvNeXt GANimation thesis): the face detector's square box (dlib HOG, the detector that the
   ``face_recognition`` library uses) -> ``--size`` (128). Near the photo's edge the square is
   padded by reflection instead of being clipped and stretched.
   ``face --version v0``: the centre square of side min(H, W) (178 for CelebA's 178x218) -> 128;
-  the face covers under half of it, as seed 003 notes.
+  the face covers under half of it, as the ConvNeXt GANimation thesis notes.
 - ``ffhq``: the FFHQ alignment recipe (``helpers.faces.detect.ffhq_align``) at any ``--size``.
 Safe to re-run (finished files are skipped); images and manifest are written atomically.
 """
@@ -122,7 +122,7 @@ def split_counts(n: int, test: float, train: float | None) -> tuple[int, int | N
     """Turn ``--test``/``--train`` (counts >= 1 or fractions < 1) into counts for ``n`` images.
 
     When counts are asked for but there are too few images, the asked proportions are used instead
-    (seed 002's 100 test of 528 when ``train`` is not given) and a note says so.
+    (the GLCIC course study's 100 test of 528 when ``train`` is not given) and a note says so.
     """
     if test < 0 or (train is not None and train < 0):
         raise ValueError(f"--test/--train must be >= 0, got {test}, {train}")
@@ -241,7 +241,7 @@ def _write_data_info(src: Path, out: Path, mode: str, size: int, split_note: str
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m data_scripts.crop", description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
-                                epilog="Modes: mouth (seed 002), face --version v2|v0 (seed 003), ffhq (seed 001). "
+                                epilog="Modes: mouth (the GLCIC course study), face --version v2|v0 (the ConvNeXt GANimation thesis), ffhq (the StyleGAN2 masked-face paper). "
                                        "See `python -m data_scripts.crop MODE --help`.")
     sub = p.add_subparsers(dest="mode", required=True)
 
@@ -263,13 +263,13 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--quiet", action="store_true", help="no progress bar")
         return sp
 
-    m = common(sub.add_parser("mouth", help="seed 002: mouth at the lower centre, 256 px, 428/100 split"), 256)
+    m = common(sub.add_parser("mouth", help="the GLCIC course study: mouth at the lower centre, 256 px, 428/100 split"), 256)
     m.add_argument("--eye-mouth", type=float, default=80.0, help="eye-midpoint-to-mouth distance in px at 256")
     m.add_argument("--no-level", action="store_true", help="do not rotate the eyes level")
     m.set_defaults(test=100, train=428)
-    f = common(sub.add_parser("face", help="seed 003: v2 square face box or v0 centre square, 128 px"), 128)
-    f.add_argument("--version", choices=("v2", "v0"), default="v2", help="v2 = face box (used by seed 003), v0 = centre square")
-    common(sub.add_parser("ffhq", help="FFHQ alignment (seed 001 / StyleGAN2) at any size"), 1024)
+    f = common(sub.add_parser("face", help="the ConvNeXt GANimation thesis: v2 square face box or v0 centre square, 128 px"), 128)
+    f.add_argument("--version", choices=("v2", "v0"), default="v2", help="v2 = face box (used by the ConvNeXt GANimation thesis), v0 = centre square")
+    common(sub.add_parser("ffhq", help="FFHQ alignment (the StyleGAN2 masked-face paper / StyleGAN2) at any size"), 1024)
     return p
 
 

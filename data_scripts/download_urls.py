@@ -1,6 +1,6 @@
 """Download images from URL lists, EmotioNet style: resumable, parallel with a bound, failures logged.
 
-Seed 003 fetched 346,004 EmotioNet images from the data set's URL lists with a small crawler. Such a
+The ConvNeXt GANimation thesis fetched 346,004 EmotioNet images from the data set's URL lists with a small crawler. Such a
 crawl runs for days, dies half-way and meets every kind of broken link, so this tool:
 
 * reads one or more lists: ``.txt`` (one URL per line; the first ``http(s)://`` token of a line is

@@ -1,9 +1,9 @@
-"""Keep the photos that seed 002 kept by hand: one clear face, big enough, mouth visible, no repeats.
+"""Keep the photos that the GLCIC course study kept by hand: one clear face, big enough, mouth visible, no repeats.
 
     python -m data_scripts.filter_faces raw_images/ data/faces_filtered/
     python -m data_scripts.filter_faces raw_images/ out/ --min-face 128 --min-score 0.5 --same-person 0.6
 
-Seed 002 filtered 1000 scraped images to 528 by hand, dropping (a) images where the mouth is not
+The GLCIC course study filtered 1000 scraped images to 528 by hand, dropping (a) images where the mouth is not
 visible, (b) a second image of the same person and (c) faces smaller than 128x128. This tool does
 the same automatically with dlib (offline, see ``helpers.faces.detect``):
 
@@ -21,7 +21,7 @@ the same automatically with dlib (offline, see ``helpers.faces.detect``):
   With several faces the most confident one is used (``--multi best``) or the photo is dropped
   (``--multi drop``); "most confident", not "largest", as false positives can be the larger box.
 - **Too small**: the dlib box side (roughly eyebrows-to-chin, cheek-to-cheek) below ``--min-face``
-  pixels (default 128, seed 002's limit) in the original photo.
+  pixels (default 128, the GLCIC course study's limit) in the original photo.
 - **Mouth not visible**: the 20 mouth landmarks must lie inside the photo, and the lip region must
   not look occluded (``helpers.faces.detect.mouth_visible``: lips redder than the skin between the eyes
   and not flat). Heuristic: skin-coloured occluders or dark lipstick can fool it; the landmark predictor

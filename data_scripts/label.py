@@ -16,10 +16,10 @@ Backends
 - landmarks ``dlib`` (default): dlib HOG detector + the 68-point shape predictor shipped in
   ``face-recognition-models``; fully offline. The face box ``face_x0..face_y1`` is used if present.
 - landmarks ``fan``: FAN (Bulat & Tzimiropoulos 2017) from the ``face-alignment`` package, the tool
-  seed 000 used. It downloads its weights on first use (works in Colab, not offline).
+  the landmark-and-label paper used. It downloads its weights on first use (works in Colab, not offline).
 - AUs ``openface``: runs OpenFace 2.x (``FaceLandmarkImg`` for independent photos, the right tool
   for a folder of faces; ``FeatureExtraction`` also works and is run with ``-au_static``) and reads
-  the ``AU01_r .. AU45_r`` intensity columns (0..5) of the 17 AUs of seed 003. OpenFace must be
+  the ``AU01_r .. AU45_r`` intensity columns (0..5) of the 17 AUs of the ConvNeXt GANimation thesis. OpenFace must be
   built from source (https://github.com/TadasBaltrusaitis/OpenFace/wiki, Unix installation).
 - AUs ``pyfeat``: py-feat's detector where it can load its models (downloaded from Hugging Face on
   first use). py-feat gives AU *occurrence probabilities* in 0..1, not OpenFace's 0..5 intensities,

@@ -7,7 +7,7 @@ redistribution: download them yourself (only ``celeba --download`` fetches anyth
 torchvision). ``--src`` may be the unpacked folder or the folder of the archives as downloaded.
 
 Every run writes ``OUT/manifest.csv`` + images (CK+, MUG and RAVDESS: one such folder per set,
-``OUT/training`` and ``OUT/recognition``, seed 004), prints a summary of what was kept and what was
+``OUT/training`` and ``OUT/recognition``, the identity/expression VAE paper), prints a summary of what was kept and what was
 skipped and why, writes atomically and can be re-run: finished images are reused, not decoded again.
 
 Examples::
@@ -46,8 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--src", required=True, help="downloaded data: a folder (archives inside are read) or a zip")
         sp.add_argument("--out", required=True, help="output folder (manifest.csv + images); must be outside --src")
         sp.add_argument("--crop", choices=("none", "center", "face"), default="none",
-                        help="none; center = largest centred square (seed 003 v0); face = dlib face box made "
-                             "square (seed 003 v2, needs the faces extra)")
+                        help="none; center = largest centred square (the ConvNeXt GANimation thesis v0); face = dlib face box made "
+                             "square (the ConvNeXt GANimation thesis v2, needs the faces extra)")
         sp.add_argument("--size", type=int, default=None,
                         help="output side in pixels after --crop (face default 128)")
         sp.add_argument("--margin", type=float, default=0.2, help="--crop face: box enlarged by this fraction")
@@ -56,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def split_opts(sp):
         sp.add_argument("--n-test-subjects", type=int, default=None,
-                        help="subjects held out as split=test (seed 004: 2-3 per data set; default 3 CK+, else 2)")
+                        help="subjects held out as split=test (the identity/expression VAE paper: 2-3 per data set; default 3 CK+, else 2)")
         sp.add_argument("--test-subjects", nargs="+", default=None, help="explicit test subjects instead")
         sp.add_argument("--seed", type=int, default=0, help="seed of the test-subject draw")
 
@@ -85,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     common(sp)
     sp.add_argument("--metadata", default=None, help="ffhq-dataset-v2.json if it is not inside --src")
 
-    sp = sub.add_parser("ckplus", help="CK+: cohn-kanade-images/, Emotion/, FACS/, Landmarks/ (seed 004 sets)")
+    sp = sub.add_parser("ckplus", help="CK+: cohn-kanade-images/, Emotion/, FACS/, Landmarks/ (the identity/expression VAE paper sets)")
     common(sp)
     split_opts(sp)
     seq_opts(sp)
@@ -96,12 +96,12 @@ def build_parser() -> argparse.ArgumentParser:
     common(sp)
     split_opts(sp)
 
-    sp = sub.add_parser("mug", help="MUG: <subject>/[session*/]<expression>/[take*/]*.jpg (seed 004 sets)")
+    sp = sub.add_parser("mug", help="MUG: <subject>/[session*/]<expression>/[take*/]*.jpg (the identity/expression VAE paper sets)")
     common(sp)
     split_opts(sp)
     seq_opts(sp)
 
-    sp = sub.add_parser("ravdess", help="RAVDESS videos 02-01-05-01-02-01-12.mp4 -> frames (seed 004 training set)")
+    sp = sub.add_parser("ravdess", help="RAVDESS videos 02-01-05-01-02-01-12.mp4 -> frames (the identity/expression VAE paper training set)")
     common(sp)
     split_opts(sp)
     seq_opts(sp)
@@ -110,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     common(sp)
     sp.add_argument("--urls", nargs="*", default=(), help="URL list files (CSV/TSV/text/xlsx) with AU columns")
     p300w.add_parser(sub)
-    sp = sub.add_parser("combine", help="merge prepared folders (e.g. CK+, MUG, RAVDESS training sets, seed 004)")
+    sp = sub.add_parser("combine", help="merge prepared folders (e.g. CK+, MUG, RAVDESS training sets, the identity/expression VAE paper)")
     sp.add_argument("inputs", nargs="+", help="prepared folders (each with a manifest.csv)")
     sp.add_argument("--out", required=True, help="output folder")
     sp.add_argument("--link", choices=("hard", "copy"), default="hard", help="hard-link images (default) or copy")
@@ -118,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def combine(inputs, out, summary: Summary, link: str = "hard") -> int:
-    """Merge prepared folders into one (seed 004 trained on CK+, MUG and RAVDESS together).
+    """Merge prepared folders into one (the identity/expression VAE paper trained on CK+, MUG and RAVDESS together).
 
     Images go to ``out/<name>/<file>`` (``name`` = the input's ``source`` column, else its folder
     name), hard-linked where possible (``link="copy"`` copies); subjects become ``<name>:<subject>``

@@ -6,11 +6,11 @@ images + ``manifest.csv``, see ``helpers.faces.data``). What they share lives he
 * :class:`SourceTree` - one view over a folder *and* the zip archives inside it, so a user can point
   ``--src`` at the archives exactly as downloaded (``img_align_celeba.zip``, ``Video_Speech_Actor_01.zip``)
   or at the unpacked folders; unreadable archives are reported and skipped, never half-used.
-* :func:`course_expression` - the 8 course expression names (seed 003, Table 2.2).
-* :func:`subject_split` - seed 004's subject-level train/test split.
-* :func:`sample_indices` / :func:`middle_indices` - seed 004's frame sampling.
-* :class:`Cropper` - the optional crop hook (``none`` | ``center`` (seed 003 "v0") | ``face``
-  (seed 003 "v2", dlib through ``helpers.faces.detect``, which loads dlib only when asked for)).
+* :func:`course_expression` - the 8 course expression names (the ConvNeXt GANimation thesis, Table 2.2).
+* :func:`subject_split` - the identity/expression VAE paper's subject-level train/test split.
+* :func:`sample_indices` / :func:`middle_indices` - the identity/expression VAE paper's frame sampling.
+* :class:`Cropper` - the optional crop hook (``none`` | ``center`` (the ConvNeXt GANimation thesis "v0") | ``face``
+  (the ConvNeXt GANimation thesis "v2", dlib through ``helpers.faces.detect``, which loads dlib only when asked for)).
 * :class:`LazyFaceWriter` (over ``helpers.faces.data.FaceWriter``) and :func:`write_items` - atomic,
   resumable writing with a Summary.
 """
@@ -47,7 +47,7 @@ except ImportError:  # pragma: no cover
 # Labels shared by every preparer
 # --------------------------------------------------------------------------------------------
 
-#: The course's 8 expressions, ids 0..7 in this order (seed 003 Table 2.2; helpers.synthfaces.EXPRESSIONS).
+#: The course's 8 expressions, ids 0..7 in this order (the ConvNeXt GANimation thesis' Table 2.2; helpers.synthfaces.EXPRESSIONS).
 EXPRESSIONS = ("natural", "happiness", "sadness", "surprise", "fear", "anger", "disgust", "contempt")
 
 #: Source spellings -> course names. "calm" (RAVDESS) has no course name and maps to "".
@@ -62,7 +62,7 @@ _EXPRESSION_ALIASES = {
     "contempt": "contempt", "contemptuous": "contempt",
 }
 
-#: The 17 OpenFace AUs of seed 003 (helpers.synthfaces.AUS) and their manifest columns.
+#: The 17 OpenFace AUs of the ConvNeXt GANimation thesis (helpers.synthfaces.AUS) and their manifest columns.
 AUS = (1, 2, 4, 5, 6, 7, 9, 10, 12, 14, 15, 17, 20, 23, 25, 26, 45)
 AU_COLUMNS = [f"AU{a:02d}" for a in AUS]
 LANDMARK_COLUMNS = [c for i in range(68) for c in (f"x{i}", f"y{i}")]
@@ -229,14 +229,14 @@ def is_jpeg(data: bytes) -> bool:
 
 
 # --------------------------------------------------------------------------------------------
-# Seed 004: subject split and frame sampling
+# The identity/expression VAE paper: subject split and frame sampling
 # --------------------------------------------------------------------------------------------
 
 def subject_split(subjects: Iterable[str], n_test: int = 2, seed: int = 0,
                   test_subjects: Iterable[str] | None = None) -> set[str]:
     """Pick the test subjects: the given ones, else ``n_test`` drawn with ``random.Random(seed)``.
 
-    Seed 004 held out 2-3 subjects of each data set (7 of 202). At least one subject stays in train.
+    The identity/expression VAE paper held out 2-3 subjects of each data set (7 of 202). At least one subject stays in train.
     """
     subs = sorted(set(map(str, subjects)))
     if test_subjects:
@@ -292,8 +292,8 @@ def _load_detector():
 class Cropper:
     """Optional crop + resize applied to every image before it is written; points move along.
 
-    mode ``none``: image unchanged. ``center``: the largest centred square (seed 003's "v0").
-    ``face``: the largest detected face box made square and enlarged by ``margin`` (seed 003's "v2";
+    mode ``none``: image unchanged. ``center``: the largest centred square (the ConvNeXt GANimation thesis' "v0").
+    ``face``: the largest detected face box made square and enlarged by ``margin`` (the ConvNeXt GANimation thesis' "v2";
     ``detector`` defaults to ``helpers.faces.detect.detect_faces``, loaded only here). Pixels outside the
     photo are filled by edge replication. ``size`` resizes the square (default: face 128, center none).
     """

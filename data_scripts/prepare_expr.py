@@ -1,6 +1,6 @@
 """Expression data sets: JAFFE, CK+, MUG, RAVDESS, EmotioNet -> the on-disk face format.
 
-Seed 004 built two sets from MUG, CK+ and RAVDESS, split by subject (2-3 test subjects each):
+The identity/expression VAE paper built two sets from MUG, CK+ and RAVDESS, split by subject (2-3 test subjects each):
 
 * ``training/``: frames sampled at equal intervals from every sequence (``--frames-per-sequence``);
   their ``expression`` is the *sequence's* label (early frames are still neutral), and ``position``
@@ -34,7 +34,7 @@ SETS = ("training", "recognition", "all")
 
 
 # --------------------------------------------------------------------------------------------
-# Sequences -> seed 004's sets
+# Sequences -> the identity/expression VAE paper's sets
 # --------------------------------------------------------------------------------------------
 
 @dataclasses.dataclass
@@ -413,7 +413,7 @@ def prepare_sequences(kind: str, src, out, summary: Summary, cropper: Cropper, *
                       frames_per_sequence=10, recognition_frames=3, n_test_subjects=None, test_subjects=None,
                       seed=0, fmt="png", au_unknown_intensity=1.0) -> dict[str, int]:
     """CK+ (``ckplus``), MUG (``mug``) or RAVDESS (``ravdess``) -> ``out/training``, ``out/recognition``."""
-    if n_test_subjects is None:  # seed 004: 7 test subjects over the three sets
+    if n_test_subjects is None:  # the identity/expression VAE paper: 7 test subjects over the three sets
         n_test_subjects = {"ckplus": 3, "mug": 2, "ravdess": 2}[kind]
     out = Path(out)
     common = dict(source=kind, frames_per_sequence=frames_per_sequence, recognition_frames=recognition_frames,
@@ -426,7 +426,7 @@ def prepare_sequences(kind: str, src, out, summary: Summary, cropper: Cropper, *
                 raise PrepareError("expected RAVDESS videos named like 02-01-05-01-02-01-12.mp4 "
                                    f"(Actor_xx/ folders or the Video_*_Actor_xx.zip archives); none under {src}")
             if "recognition" in sets:
-                print("ravdess: no recognition set (seed 004 could not locate the expression apex in its videos)")
+                print("ravdess: no recognition set (the identity/expression VAE paper could not locate the expression apex in its videos)")
                 sets = tuple(s for s in sets if s != "recognition")
             with TempDir() as tmp:
                 first = sets[0] if sets else None

@@ -1,6 +1,6 @@
-"""Web image scraper (seed 002): search keywords in headless Chromium, collect, download, de-duplicate.
+"""Web image scraper (the GLCIC course study): search keywords in headless Chromium, collect, download, de-duplicate.
 
-Seed 002 built its 528-face set from ~1000 images found with Selenium on Google image search for ten
+The GLCIC course study built its 528-face set from ~1000 images found with Selenium on Google image search for ten
 Japanese keywords. This tool does that step reproducibly:
 
 1. **Collect** — for each keyword open ``--search-url`` (``{query}`` is replaced by the URL-quoted
@@ -20,14 +20,14 @@ Japanese keywords. This tool does that step reproducibly:
 4. **Resume** — ``OUT/scrape_state.json`` (written atomically) remembers the collected URLs per search
    page and the outcome of every URL; files are named after a hash of their URL, so even a run killed
    before it saved its state is resumed without downloading anything twice. Re-running is safe; it
-   only does what is missing. Deleting a kept image by hand (seed 002 filtered by hand) does not bring
+   only does what is missing. Deleting a kept image by hand (the GLCIC course study filtered by hand) does not bring
    it back, nor its near-duplicates. ``--refresh`` re-collects the search pages.
 
 Output: ``OUT/images/<hash>.<ext>`` and ``OUT/manifest.csv`` (``file, source, keyword, width, height,
 bytes, sha256, phash``; ``source`` is the image URL) for the face filter that comes next. Nothing is
 written outside ``OUT``.
 
-Example (seed 002's keywords are the default)::
+Example (the GLCIC course study's keywords are the default)::
 
     python -m data_scripts.scrape --out data/scraped --per-keyword 100
 
@@ -504,7 +504,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m data_scripts.scrape",
         description="Search images in headless Chromium, download them (checked, polite, resumable) and drop "
-                    "duplicates. Default keywords: seed 002's ten Japanese keywords.",
+                    "duplicates. Default keywords: the GLCIC course study's ten Japanese keywords.",
         epilog=(__doc__ or "Browser set-up.Respect").split("Browser set-up.")[1].split("Respect")[0].strip(),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", required=True, help="output folder (images/, manifest.csv, scrape_state.json)")

@@ -252,7 +252,7 @@ def test_claims_table_can_say_yes_no_and_not_measured():
     bare = {"convnext": {"random": {"att_mean": 0.7, "att_high": 0.1, "att_low": 0.0, "leak": 0.01, "change": 0.05}}}
     tb = E.claims_table(bare)
     assert (tb["reproduced"] == "not measured").sum() >= 2
-    assert list(tb.columns) == ["claim", "seed", "measured", "reproduced", "why"]
+    assert list(tb.columns) == ["claim", "paper", "measured", "reproduced", "why"]
 
 
 def test_findings_are_built_from_the_numbers():

@@ -84,7 +84,7 @@ def test_claims_table_verdicts():
     summary = {"random": 2, "mouth": 7, "tie": 1, "mean_score": 3.6}
     summary.update(n_answers=100, n_questions=10)
     t = E.claims_table(table, summary, curves, survey_simulated=False)
-    assert len(t) == 8 and {"claim", "seed", "measured", "reproduced", "why"} <= set(t.columns)
+    assert len(t) == 8 and {"claim", "paper", "measured", "reproduced", "why"} <= set(t.columns)
     assert t["reproduced"].str.startswith("yes").sum() == len(t) - 1   # the 2 dB gap is not "small"
     assert t.iloc[-1]["reproduced"].startswith("no")
     t2 = E.claims_table(table, summary, {k: v.iloc[::-1].assign(step=[1, 2, 3]) for k, v in curves.items()})

@@ -78,7 +78,7 @@ def test_claims_follow_the_numbers(better):
     abl = pd.DataFrame({"nme_mouth": [6.0, 5.5, 5.4, 5.6, 5.5, 5.0 if better else 6.5]},
                        index=pd.MultiIndex.from_product([list(L.VARIANTS), ["all"]], names=["variant", "group"]))
     t = E.claims_table(_comparison(better), control, inpaint, abl, {"No_Smiling": 2.0, "Smiling": 2.3})
-    assert {"claim", "seed", "measured", "reproduced", "why"} <= set(t.columns)
+    assert {"claim", "paper", "measured", "reproduced", "why"} <= set(t.columns)
     verdicts = dict(zip(t["claim"], t["reproduced"]))
     want = "yes" if better else "no"
     assert verdicts["Ours predicts the masked mouth closer to the truth than Baseline"] == want

@@ -52,7 +52,7 @@ def tables(**over):
 
 def verdicts(t):
     c = ev.claims_table(t)
-    assert list(c.columns) == ["seed claim", "measured", "verdict", "how"] and len(c) == 10
+    assert list(c.columns) == ["claim", "measured", "verdict", "how"] and len(c) == 10
     return dict(zip(range(len(c)), c["verdict"]))
 
 

@@ -18,7 +18,7 @@ def _wide(x: torch.Tensor) -> torch.Tensor:
 
 
 def d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
-    """Discriminator loss = -(E[log D(x)] + E[log(1 - D(G(z)))]) (seed 003 Eq. 3.1, D maximises).
+    """Discriminator loss = -(E[log D(x)] + E[log(1 - D(G(z)))]) (the ConvNeXt GANimation thesis' Eq. 3.1, D maximises).
 
     Computed from logits (stable for any logit); half-precision logits are widened to float32.
     """

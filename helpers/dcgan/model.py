@@ -1,6 +1,6 @@
 """DCGAN (Radford, Metz, Chintala, ICLR 2016) on SynthFaces, resumable, with both GAN losses.
 
-The GAN of seed 002's slides and of seed 003 Eq. 3.1::
+The GAN of the GLCIC course study's slides and of the ConvNeXt GANimation thesis' Eq. 3.1::
 
     min_G max_D  V(D, G) = E_x[log D(x)] + E_z[log(1 - D(G(z)))]
 

@@ -10,7 +10,7 @@ key                 shape        meaning
 ==================  ===========  ===========================================================
 landmarks           (N, 68, 2)   iBUG points, pixel coordinates of the *input* image (x, y)
 aus                 (N, 17)      AU intensities in [0, 3], order ``helpers.faces.data.AUS``
-expression_logits   (N, 8)       the 8 expressions of ``EXPRESSION_NAMES`` (seed 003 Table 2.2)
+expression_logits   (N, 8)       the 8 expressions of ``EXPRESSION_NAMES`` (the ConvNeXt GANimation thesis' Table 2.2)
 smiling_prob        (N,)         P(AU12 >= 1), the SynthFaces definition of ``smiling``
 pose                (N, 3)       yaw, pitch, roll in degrees
 identity            (N, D)       L2-normalised embedding: same person = small cosine distance

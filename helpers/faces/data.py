@@ -27,7 +27,7 @@ AU_COLUMNS = tuple(f"AU{a:02d}" for a in AUS)
 POSE_COLUMNS = ("yaw", "pitch", "roll")
 LABEL_COLUMNS = ("subject", "expression", "smiling", "split", "source")
 SPLITS = ("train", "val", "test")
-# Expression ids 0..7 (seed 003 Table 2.2), the same order as helpers.synthfaces.EXPRESSIONS.
+# Expression ids 0..7 (the ConvNeXt GANimation thesis' Table 2.2), the same order as helpers.synthfaces.EXPRESSIONS.
 EXPRESSION_NAMES = ("natural", "happiness", "sadness", "surprise", "fear", "anger", "disgust", "contempt")
 # Other spellings found in real data sets (CK+, JAFFE, FER) -> our names.
 EXPRESSION_ALIASES = {
@@ -542,7 +542,7 @@ def split_by_subject(df: pd.DataFrame, test_fraction: float = 0.2, seed: int = 0
 
     Subjects (not rows) are shuffled with ``seed`` and the first ``round(test_fraction * n_subjects)``
     go to test, the next ``round(val_fraction * n_subjects)`` to val, the rest to train. Identity
-    experiments (seed 004) need this: a test face must be a person never seen in training.
+    experiments (the identity/expression VAE paper) need this: a test face must be a person never seen in training.
     """
     if "subject" not in df.columns or df["subject"].isna().any():
         raise ValueError("split_by_subject needs a 'subject' column without missing values")
@@ -564,7 +564,7 @@ def train_test_split(df: pd.DataFrame, n_test: int = 100, n_train: int | None = 
                      seed: int = 0) -> pd.DataFrame:
     """Return the rows of ``df`` shuffled with ``seed``, first ``n_test`` marked test, then train.
 
-    Seed 002 split its 528 hand-filtered faces into 428 train / 100 test:
+    The GLCIC course study split its 528 hand-filtered faces into 428 train / 100 test:
     ``train_test_split(df, n_test=100, n_train=428)``. With ``n_train=None`` every remaining row is
     train; otherwise only ``n_train`` rows are kept for it (the rest are dropped).
     """

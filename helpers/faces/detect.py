@@ -418,17 +418,17 @@ def ffhq_eye_targets(landmarks, size: int = 1024) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------------------------
-# Crops used by the data scripts (seed 002 mouth crop, seed 003 v0/v2 face crops)
+# Crops used by the data scripts (the GLCIC course study mouth crop, the ConvNeXt GANimation thesis v0/v2 face crops)
 
-#: seed 002's fixed mouth hole at 256x256: x 56..200, y 128..224
+#: the GLCIC course study's fixed mouth hole at 256x256: x 56..200, y 128..224
 MOUTH_BOX_256 = (56, 128, 200, 224)
 
 
 def mouth_crop_transform(landmarks, size: int = 256, eye_mouth: float = 80.0, level_eyes: bool = True,
                          fit_margin: float = 8.0) -> np.ndarray:
-    """2x3 similarity that puts the mouth at the lower centre of a ``size`` crop (seed 002).
+    """2x3 similarity that puts the mouth at the lower centre of a ``size`` crop (the GLCIC course study).
 
-    The mouth centre (mean of outer-lip points 48-59) goes to the centre of seed 002's mouth box
+    The mouth centre (mean of outer-lip points 48-59) goes to the centre of the GLCIC course study's mouth box
     (128, 176 at 256); the eye-midpoint-to-mouth distance becomes ``eye_mouth`` pixels (at 256;
     80 puts the eyes near y = 96); with ``level_eyes`` the eyes are rotated level. If the mouth
     would then not fit inside the box (with ``fit_margin`` px to spare) the scale is reduced
@@ -469,7 +469,7 @@ def square_box_transform(box, size: int) -> np.ndarray:
 
 
 def center_square_box(height: int, width: int, side: int | None = None) -> tuple[int, int, int, int]:
-    """Centre square of ``side`` (default min(height, width)): seed 003's "v0" crop (178 for CelebA)."""
+    """Centre square of ``side`` (default min(height, width)): the ConvNeXt GANimation thesis' "v0" crop (178 for CelebA)."""
     side = int(side or min(height, width))
     x0, y0 = (width - side) // 2, (height - side) // 2
     return (x0, y0, x0 + side, y0 + side)

@@ -76,7 +76,7 @@ MEAN_SHAPE = np.array([
 def mean_shape(size=256) -> np.ndarray:
     """The median frontal face (68, 2) in pixels of a ``size`` image (int or (H, W)).
 
-    Handy for tests, demos and as a landmark prior; the mouth lies inside seed 002's mouth box.
+    Handy for tests, demos and as a landmark prior; the mouth lies inside the GLCIC course study's mouth box.
     """
     h, w = _hw(size)
     return ((MEAN_SHAPE * np.array([w, h], np.float32)) - 0.5).astype(np.float32)
@@ -97,7 +97,7 @@ def _norm(v):
 def mouth_corner_vector(lm):
     """Per-coordinate mouth-corner distance, ``lm[54] - lm[48]`` -> (..., 2) (dx, dy).
 
-    Seed 000's Mouth Corner Distance loss compares this distance "per coordinate index i" between
+    The landmark-and-label paper's Mouth Corner Distance loss compares this distance "per coordinate index i" between
     prediction and truth: ``|mouth_corner_vector(pred) - mouth_corner_vector(true)|`` summed over i.
     For an upright face dx > 0 (54 is on the image's right); a smile makes it longer.
     """
@@ -114,7 +114,7 @@ def lip_vector(lm, which: str = "inner"):
     """Per-coordinate lip distance (..., 2): lower lip point minus upper lip point.
 
     ``which="inner"`` (default): ``lm[66] - lm[62]``, the gap between the lips on the inner contour,
-    i.e. how open the mouth is (0 when closed) — the reading we use for seed 000's Lip Distance
+    i.e. how open the mouth is (0 when closed) — the reading we use for the landmark-and-label paper's Lip Distance
     loss ("distance between the lips", longer when smiling with parted lips).
     ``which="outer"``: ``lm[57] - lm[51]``, the outer height of the mouth (lip thickness included).
     """

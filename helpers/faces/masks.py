@@ -1,11 +1,11 @@
 """Hole generators for inpainting: GLCIC random boxes, the seed's mouth box, the landmark-based
-lower-half-face mask of seed 000 and the face-mask (surgical/cloth) shape.
+lower-half-face mask of the landmark-and-label paper and the face-mask (surgical/cloth) shape.
 
 Every mask is a float tensor (1, H, W) (or (N, 1, H, W) for batches) with 1 = hole (pixels to
 complete) and 0 = known pixels. Boxes are ``(x, y, w, h)`` in pixels: top-left corner ``(x, y)``,
 covering columns ``x .. x+w-1`` and rows ``y .. y+h-1``.
 
-Seed 002 states its boxes for 256x256 images; for other sizes every number is multiplied by
+The GLCIC course study states its boxes for 256x256 images; for other sizes every number is multiplied by
 ``size / 256`` and rounded half up (``floor(v + 0.5)``), per axis for non-square images.
 """
 from __future__ import annotations
@@ -18,10 +18,10 @@ import numpy as np
 import torch
 
 SEED_SIZE = 256
-# Seed 002, 256x256: random hole top-left corner (5,5)..(145,145), width and height 48..96.
+# The GLCIC course study, 256x256: random hole top-left corner (5,5)..(145,145), width and height 48..96.
 GLCIC_XY = (5, 145)
 GLCIC_WH = (48, 96)
-# Seed 002, 256x256: mouth hole top-left (56,128), width 144, height 96 (x 56..199, y 128..223).
+# The GLCIC course study, 256x256: mouth hole top-left (56,128), width 144, height 96 (x 56..199, y 128..223).
 MOUTH_BOX = (56, 128, 144, 96)
 
 
@@ -45,7 +45,7 @@ def _round(v: float) -> int:
 def glcic_ranges(size=256) -> dict[str, tuple[int, int]]:
     """Inclusive integer ranges of the GLCIC random hole at ``size``: keys x, y, w, h.
 
-    At 256: x, y in 5..145 and w, h in 48..96, both ends included (seed 002's
+    At 256: x, y in 5..145 and w, h in 48..96, both ends included (the GLCIC course study's
     "(5,5)~(145,145), 48~96"). At other sizes each bound is scaled by size/256 and rounded half up;
     the largest corner is lowered if needed so that the box always lies inside the image
     (at 256, 145 + 96 = 241 <= 256 already holds). At 128: x, y 3..73, w, h 24..48;
@@ -66,7 +66,7 @@ def random_boxes(n: int, size=256, generator: torch.Generator | None = None) -> 
     """``n`` GLCIC random holes as a LongTensor (n, 4) of (x, y, w, h), vectorised.
 
     Each of x, y, w, h is drawn independently and uniformly from the inclusive integer ranges of
-    :func:`glcic_ranges` (seed 002 at 256 px: x, y in 5..145, w, h in 48..96). Pass a
+    :func:`glcic_ranges` (the GLCIC course study at 256 px: x, y in 5..145, w, h in 48..96). Pass a
     ``torch.Generator`` for reproducible holes (it can be saved in a checkpoint).
     """
     if not isinstance(n, (int, np.integer)) or n < 0:
@@ -88,7 +88,7 @@ def glcic_random_box(size=256, rng=None) -> tuple[int, int, int, int]:
 
 
 def mouth_box(size=256) -> tuple[int, int, int, int]:
-    """Seed 002's mouth hole (x, y, w, h): (56, 128, 144, 96) at 256, scaled (128: (28, 64, 72, 48))."""
+    """The GLCIC course study's mouth hole (x, y, w, h): (56, 128, 144, 96) at 256, scaled (128: (28, 64, 72, 48))."""
     h, w = _hw(size)
     sx, sy = w / SEED_SIZE, h / SEED_SIZE
     x, y, bw, bh = MOUTH_BOX
@@ -140,7 +140,7 @@ def random_masks(n: int, size=256, generator: torch.Generator | None = None) -> 
 
 
 def mouth_mask(size=256) -> torch.Tensor:
-    """(1, H, W) mask of seed 002's mouth hole."""
+    """(1, H, W) mask of the GLCIC course study's mouth hole."""
     return box_mask(size, mouth_box(size))
 
 
@@ -225,7 +225,7 @@ def half_face_polygon(landmarks, top: int = 29, margin: float = 0.08) -> np.ndar
 
 
 def half_face_mask(landmarks, size, top: int = 29, margin: float = 0.08) -> torch.Tensor:
-    """Seed 000's training hole: "the lower half of the face, placed from the landmarks".
+    """The landmark-and-label paper's training hole: "the lower half of the face, placed from the landmarks".
 
     The seed says only that (3.1: 抽出した Landmark を参考に顔の下半分が隠れるように設定); the exact
     shape is ours and documented here. Construction, for landmarks in pixels of an image of ``size``:

@@ -1,9 +1,9 @@
-"""GANimation with ConvNeXt bottleneck blocks: AU-controlled expression editing (seed 003, notebook 05).
+"""GANimation with ConvNeXt bottleneck blocks: AU-controlled expression editing (the ConvNeXt GANimation thesis, notebook 05).
 
 Files: ``model.py`` (config, blocks, G and D, the composition, ``edit``), ``losses.py`` (one function
 per loss, the critic and generator steps), ``data.py`` (training faces with AUs, test edits with
-their exact truth), ``effects.py`` (the seed's AU sweeps, morphing), ``evaluate.py`` (measures,
-the seed's tables, claims, findings), ``figures.py`` (figures, the interactive editor),
+their exact truth), ``effects.py`` (the thesis' AU sweeps, morphing), ``evaluate.py`` (measures,
+the thesis' tables, claims, findings), ``figures.py`` (figures, the interactive editor),
 ``exercises.py`` (checkers of the notebook's exercises), ``train.py`` (the method for the shared
 loop, releases), ``bench.py`` (speed), ``__main__.py`` (``python -m helpers.ganimation
 train | evaluate | release | bench``).

@@ -1,9 +1,9 @@
-"""The data of seed 003's training flow, and test edits whose exact result is known.
+"""The data of the ConvNeXt GANimation thesis' training flow, and test edits whose exact result is known.
 
 Training (:func:`training_data`): faces with their 17 AU intensities. The target of an edit is the
-AU vector of *another, random* training face (the seed's step 1: "pick a random data set image as
+AU vector of *another, random* training face (the thesis' step 1: "pick a random data set image as
 the target expression"), drawn in the step. ``demo``/``quick`` use SynthFaces: half drawn from the 8
-expression presets of the seed's Table 2.2 (``expression="random"``), half with every AU drawn
+expression presets of the thesis' Table 2.2 (``expression="random"``), half with every AU drawn
 independently (``expression=None``), so that each AU is seen alone as well as in expressions.
 ``full`` reads a face folder in the on-disk format with AU columns (OpenFace intensities of v2
 crops, made by ``data_scripts``).

@@ -1,4 +1,4 @@
-"""AU sweeps with their truth: the seed's joint effects (synergy, competition), morphing, intensity.
+"""AU sweeps with their truth: the thesis' joint effects (synergy, competition), morphing, intensity.
 
 The seed showed three things by pictures only (its Figs. 2.1-2.3, 1.3): raising AU6 + AU12 + AU25
 together from 0 to 2.0 in steps of 0.4 makes a smoother smile (*synergy*); raising AU23 (lips
@@ -26,7 +26,7 @@ __all__ = ["STEPS", "SYNERGY", "COMPETITION", "targets", "synergy_targets", "com
            "single_targets", "intensity_targets", "run_sweep", "joint_effects", "morph", "morph_targets",
            "INTENSITIES"]
 
-#: the seed's sweep: 0 -> 2.0 in steps of 0.4
+#: the thesis' sweep: 0 -> 2.0 in steps of 0.4
 STEPS = (0.0, 0.4, 0.8, 1.2, 1.6, 2.0)
 SYNERGY = {6: STEPS, 12: STEPS, 25: STEPS}
 COMPETITION = {23: (1.0, 1.2, 1.4, 1.6, 1.8, 2.0), 25: STEPS}
@@ -117,7 +117,7 @@ def _mean(rows: list[dict], key: str) -> list[float]:
 
 
 def joint_effects(G: Generator, es: EditSet, faces=range(8), net=None) -> dict:
-    """The seed's three sweeps on ``faces`` of ``es``, averaged per step (JSON-able numbers).
+    """The thesis' three sweeps on ``faces`` of ``es``, averaged per step (JSON-able numbers).
 
     ``synergy``/``competition``/``single25``: per step PSNR and mouth PSNR to the truth and, with a
     net, the smile probability and the swept AUs read back from edit and truth, and the mean

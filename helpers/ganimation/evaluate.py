@@ -47,9 +47,9 @@ __all__ = ["SEED_TABLE_6_1", "SEED_TABLE_6_2", "VARIANT_LABELS", "analysis_net",
            "evaluate", "check_measures", "curve_measures", "per_au_table", "preset_table", "seed_tables",
            "truth_table", "EVAL_SIZES", "claims_table", "findings", "AU_AIM"]
 
-#: the seed's Table 6.1 (EmotioNet, 30,000 edited vs 30,000 real images, Inception)
+#: the thesis' Table 6.1 (EmotioNet, 30,000 edited vs 30,000 real images, Inception)
 SEED_TABLE_6_1 = {"resnet": {"IS": 5.8021, "FID": 5.9514}, "convnext": {"IS": 5.1927, "FID": 5.8933}}
-#: the seed's Table 6.2 (ConvNeXt variants)
+#: the thesis' Table 6.2 (ConvNeXt variants)
 SEED_TABLE_6_2 = {"convnext": {"IS": 5.1927, "FID": 5.8933}, "convnext4x": {"IS": 4.9073, "FID": 5.8911},
                   "convnext6x": {"IS": 5.1881, "FID": 5.7718}, "convnext_more": {"IS": 5.1544, "FID": 5.7792}}
 VARIANT_LABELS = {"resnet": "ResNet", "convnext": "ConvNeXt 2x", "convnext4x": "ConvNeXt 4x",
@@ -226,7 +226,7 @@ def distribution_scores(m: dict, floor: torch.Tensor, net) -> dict:
 
     ``fid_floor``: the truth of the same edits vs the same real set (what a perfect editor gets);
     ``fid_noedit``: the unedited inputs vs the real set (an editor that does nothing); ``is_truth``:
-    the IS of the truth. The seed's Inception numbers are not comparable with these.
+    the IS of the truth. The thesis' Inception numbers are not comparable with these.
     """
     fr = A.analyse(floor, net)["features"]
     k_subset = min(200, len(fr), len(m["features"]))
@@ -344,7 +344,7 @@ def truth_table(results: dict):
 # ----------------------------------------------------------------------------- claims, findings
 #: the aim for AUs read back from edits: at most this times the analysis network's own error on the truth
 AU_AIM = 2.0
-CLAIM_COLUMNS = ("claim", "seed", "measured", "reproduced", "why")
+CLAIM_COLUMNS = ("claim", "paper", "measured", "reproduced", "why")
 
 
 def _get(results: dict, variant: str, *path):
@@ -365,7 +365,7 @@ def _main(results: dict) -> str:
 
 
 def claims_table(results: dict) -> pd.DataFrame:
-    """Seed claim -> what we measured -> reproduced or not, and why. ``results``: {variant: release metrics}.
+    """The thesis' claim -> what we measured -> reproduced or not, and why. ``results``: {variant: release metrics}.
 
     FID differences smaller than the real-vs-real floor at the same number of images count as noise.
     Claims that need the analysis network say "not measured" when it was not available.
@@ -408,7 +408,7 @@ def claims_table(results: dict) -> pd.DataFrame:
         seed_order = [v for v in ("convnext6x", "convnext_more", "convnext4x", "convnext") if v in conv]
         add("FID ranking 6x < more LN+GELU < 4x < 2x (Table 6.2)", "5.7718 < 5.7792 < 5.8911 < 5.8933",
             " < ".join(VARIANT_LABELS[v] for v in order), order == seed_order,
-            "the seed's differences are 0.2% to 2%; ours are judged against the floor above")
+            "the thesis' differences are 0.2% to 2%; ours are judged against the floor above")
     else:
         add("6x expansion gives the best FID of the ConvNeXt variants (Table 6.2)", "6x 5.7718 (best)", "n/a", None,
             "needs the ablation releases measured with the analysis network")
@@ -494,7 +494,7 @@ def findings(results: dict, manifests: dict | None = None, bench: dict | None = 
         lines.append(f"**Budget.** Each of the {len(manifests)} generators trained {c['steps']:,} iterations "
                      f"(batch {c['batch']}, {c['size']} px, G every {c['g_every']} iterations, widths "
                      f"{c['g_dim']}/{c['d_dim']}) on {c['n_train']:,} SynthFaces in {min(mins):.0f}-{max(mins):.0f} "
-                     "CPU minutes: a fraction of the seed's 50 epochs on 346,004 EmotioNet images at 128 px, so the "
+                     "CPU minutes: a fraction of the thesis' 50 epochs on 346,004 EmotioNet images at 128 px, so the "
                      "numbers below describe small models early in training.")
     r = results.get(main, {}).get("random", {})
     if r:
@@ -518,11 +518,11 @@ def findings(results: dict, manifests: dict | None = None, bench: dict | None = 
     d = results.get(main, {}).get("distribution")
     if d:
         lines.append(f"**FID/IS cannot see the edit.** Not editing at all scores FID {d['fid_noedit']:.3f}, as good as "
-                     f"the truth ({d['fid_floor']:.3f}), while the edits score {d['fid']:.3f}: the seed's tables "
+                     f"the truth ({d['fid_floor']:.3f}), while the edits score {d['fid']:.3f}: the thesis' tables "
                      "measure realism, not whether the requested expression was made.")
     ic, ir = _get(results, "convnext", "distribution", "is"), _get(results, "resnet", "distribution", "is")
     if ic is not None and ir is not None:
-        lines.append(f"**The seed's IS contradiction.** Its text says ConvNeXt is better on IS and FID, its Table 6.1 "
+        lines.append(f"**The thesis' IS contradiction.** Its text says ConvNeXt is better on IS and FID, its Table 6.1 "
                      f"gives ConvNeXt the lower IS (5.19 vs 5.80). We measure IS {ic:.3f} (ConvNeXt) vs {ir:.3f} (ResNet).")
     sp = {v: _get(results, v, "close_mouth", "speck_share") for v in results}
     if any(x is not None for x in sp.values()):

@@ -1,6 +1,6 @@
 """GANimation's losses, one named function each, and the two training steps (critic, generator).
 
-Seed 003 writes the StarGAN objective (its Eqs. 3.6-3.11): an adversarial loss, a domain
+The ConvNeXt GANimation thesis writes the StarGAN objective (its Eqs. 3.6-3.11): an adversarial loss, a domain
 classification loss for G (3.7) and for D (3.8), the reconstruction L1 (3.9) and the totals
 
     L_G = L_adv + lambda_cls * L_cls^f + lambda_rec * L_rec                              (3.10)

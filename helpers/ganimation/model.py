@@ -1,6 +1,6 @@
-"""GANimation (Pumarola et al. 2018) with the ConvNeXt bottleneck of seed 003: config and networks.
+"""GANimation (Pumarola et al. 2018) with the ConvNeXt bottleneck of the ConvNeXt GANimation thesis: config and networks.
 
-Seed 003 (a master's thesis) edits the expression of a portrait by the 17 OpenFace Action Units
+The ConvNeXt GANimation thesis (a master's thesis) edits the expression of a portrait by the 17 OpenFace Action Units
 (AUs): a StarGAN-style generator receives the image and the *target* AU intensities, tiled as 17
 constant maps, and returns a colour image C and an attention mask A. The output keeps the input
 where A is 1 and paints the colour image where A is 0::
@@ -13,12 +13,12 @@ replaced GANimation's 6 ResNet bottleneck blocks by ConvNeXt blocks whose middle
 expanded 2x (not ConvNeXt's 4x), with one LayerNorm and one GELU, and then tried 4x and 6x and
 "more LN and GELU".
 
-Our reading of the seed's ConvNeXt block (its figure 4.2 / 6.5 is not in the text), switchable in
+Our reading of the thesis' ConvNeXt block (its figure 4.2 / 6.5 is not in the text), switchable in
 :class:`Config`:
 
 * ``dwconv 7x7 (depthwise) -> LayerNorm (over channels) -> 1x1 (C -> r*C) -> GELU -> 1x1 (r*C -> C)
   -> layer scale -> + x``: the block of Liu et al. 2022 with expansion ``r`` = ``expansion`` (2 =
-  the seed, 4 = ConvNeXt's own, 6 = the seed's best). Kernel ``kernel`` = 7 (ConvNeXt).
+  the seed, 4 = ConvNeXt's own, 6 = the thesis' best). Kernel ``kernel`` = 7 (ConvNeXt).
 * Layer scale gamma initialised to ``layer_scale`` = 1e-6 (ConvNeXt; 0 turns it off). No
   stochastic depth (ConvNeXt uses it for large classifiers only; the seed does not mention it).
 * ``norm_act="more"`` ("LN と GELU の使用頻度増加"): a LayerNorm + GELU after *each* of the first
@@ -52,7 +52,7 @@ __all__ = ["Config", "BOTTLENECKS", "NORM_ACTS", "N_AUS", "ResidualBlock", "Conv
 N_AUS = len(AUS)
 BOTTLENECKS = ("resnet", "convnext")
 NORM_ACTS = ("one", "more")
-#: the seed's five generators (Tables 6.1 and 6.2): name -> the config fields that make it
+#: the thesis' five generators (Tables 6.1 and 6.2): name -> the config fields that make it
 VARIANTS = {
     "resnet": dict(bottleneck="resnet"),
     "convnext": dict(bottleneck="convnext", expansion=2, norm_act="one"),
@@ -72,7 +72,7 @@ class Config(BaseConfig):
     batch: int = 8                 # reference: 25
     epochs: float = 0.0            # > 0: steps = ceil(epochs * len(data) / batch) (full: 50 like the seed)
     # --- generator --------------------------------------------------------------------------
-    bottleneck: str = "resnet"     # "resnet" (GANimation) | "convnext" (seed 003)
+    bottleneck: str = "resnet"     # "resnet" (GANimation) | "convnext" (the ConvNeXt GANimation thesis)
     expansion: int = 2             # ConvNeXt middle width = expansion * channels (seed: 2, 4, 6)
     norm_act: str = "one"          # ConvNeXt: "one" LN + one GELU (seed) | "more" (seed's variant)
     kernel: int = 7                # ConvNeXt depthwise kernel (ConvNeXt: 7)
@@ -175,7 +175,7 @@ class ResidualBlock(nn.Module):
 
 
 class ConvNeXtBlock(nn.Module):
-    """(N, C, H, W) -> (N, C, H, W): the seed's ConvNeXt residual block (see the module docstring).
+    """(N, C, H, W) -> (N, C, H, W): the thesis' ConvNeXt residual block (see the module docstring).
 
     ``x + gamma * pw2(GELU(pw1(LN(dwconv(x)))))`` with ``pw1: C -> expansion*C`` and ``pw2`` back;
     ``norm_act="more"`` adds a GELU after the first LN and a LN after ``pw1``. The 1x1 convolutions

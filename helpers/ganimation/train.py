@@ -1,6 +1,6 @@
-"""GANimation training through the shared loop (seed 003's flow), and its releases.
+"""GANimation training through the shared loop (the ConvNeXt GANimation thesis' flow), and its releases.
 
-Each iteration of :class:`GANimation` is the seed's training flow on one batch: the target AUs are
+Each iteration of :class:`GANimation` is the thesis' training flow on one batch: the target AUs are
 those of *random other* training faces (plus the reference's small uniform noise), G edits the
 batch to them, D judges the edits and regresses their AUs, and G maps its edits back to the
 inputs' own AUs (the cycle). D is updated every iteration, G every ``g_every``-th. Every random
@@ -33,7 +33,7 @@ __all__ = ["GANimation", "METHOD", "train", "release", "load_release", "HEADLINE
 
 
 class GANimation(loop.Method):
-    """GANimation with the bottleneck blocks of seed 003 (ResNet or ConvNeXt) on AU-labelled faces."""
+    """GANimation with the bottleneck blocks of the ConvNeXt GANimation thesis (ResNet or ConvNeXt) on AU-labelled faces."""
 
     name = "ganimation"
     config_class = Config

@@ -1,8 +1,8 @@
-"""GLCIC with seed 002's random vs mouth holes (notebook 02).
+"""GLCIC with the GLCIC course study's random vs mouth holes (notebook 02).
 
 Files: ``model.py`` (config, networks, holes, ``complete`` with the paper's post-processing, one
 step per training phase), ``survey.py`` (the blind A/B survey widget), ``evaluate.py`` (test sets,
-baselines, the seed's measures and curve, seam/checkerboard, claims, findings), ``train.py`` (the
+baselines, the study's measures and curve, seam/checkerboard, claims, findings), ``train.py`` (the
 method for the shared loop, releases), ``ablation.py`` (the diagnoses: the joint phase's fixes and
 where the checkerboard comes from), ``bench.py`` (speed), ``__main__.py``
 (``python -m helpers.glcic train | evaluate | release | bench``).

@@ -1,6 +1,6 @@
-"""Why the demo's joint phase made mouth completions worse (issue 13): branch runs from one checkpoint.
+"""Why a short GLCIC run with the paper's settings draws no mouth: branch runs from one checkpoint.
 
-The first demo releases lost every measure when the adversarial phase started (mouth-hole PSNR
+Trained with the paper's settings, the demo releases lost every measure when the adversarial phase started (mouth-hole PSNR
 23.5 -> 21.9 dB between steps 2,500 and 3,000) and filled the mouth with skin. Candidate causes:
 the two learning rates, alpha against a mean-normalised MSE, the discriminator's strength, where
 the real local patches come from, batch-norm statistics when the phases switch. Each *variant*
@@ -37,7 +37,7 @@ from helpers.glcic.train import train
 __all__ = ["VARIANTS", "branch", "diagnose", "load", "table", "figure", "UPSAMPLING", "upsampling",
            "load_upsampling", "upsampling_table", "upsampling_findings", "upsampling_figure"]
 
-#: one change each against the first demo's joint phase (random real patches, alpha 4e-4, lr_d = lr)
+#: one change each against the joint phase with the paper's settings (random real patches, alpha 4e-4, lr_d = lr)
 VARIANTS = {
     "first demo": {},
     "no_adversary": {"alpha": 0.0},
@@ -46,7 +46,7 @@ VARIANTS = {
     "matched patches": {"real_patches": "matched"},
     "matched, lr_d/10": {"real_patches": "matched", "lr_d": 1e-4},
 }
-#: the first demo profile (before the fixes), which the variants start from
+#: the demo profile with the paper's settings, which the variants start from
 FIRST_DEMO = dict(steps=3000, steps_c=2250, steps_d=250, real_patches="random", lr_d=None, sample_every=250,
                   upsample="deconv")
 DEFAULT_OUT = runtime.REPO_ROOT / "benchmarks" / "glcic_diagnosis.json"

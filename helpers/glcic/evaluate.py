@@ -1,10 +1,10 @@
-"""Evaluation of GLCIC completions for seed 002: fixed test sets, baselines, measures, curves.
+"""Evaluation of GLCIC completions for the GLCIC course study: fixed test sets, baselines, measures, curves.
 
-Seed 002 compared a random-hole model with a mouth-hole model by (a) a blind survey
+The GLCIC course study compared a random-hole model with a mouth-hole model by (a) a blind survey
 (:mod:`helpers.survey`) and (b) OpenCV feature-point matching between each completion and the
 original on 10 test images, every 80,000 iterations. This module adds what the seed lacked:
 PSNR/SSIM/L1 inside the hole (:mod:`helpers.metrics`), three hole types, two baselines, and a
-table "seed claim -> measured -> reproduced?".
+table "study's claim -> measured -> reproduced?".
 
 Everything works with plain callables ``complete_fn(images, masks) -> completed`` (NCHW in
 [-1, 1], masks (N,1,H,W) with 1 = hole), so a trained GLCIC model, a baseline or any other
@@ -16,8 +16,8 @@ and drawn only from persons ``TEST_IDENTITIES`` (ids 100,000 and up); GLCIC trai
 faces from SynthFaces' default ``range(10_000)`` persons, so test identities are disjoint from
 training. The unmasked face is exact ground truth, also for the face-mask holes:
 
-- ``mouth``: seed 002's mouth box (56,128,144,96) at 256 px, scaled to the image size;
-- ``random``: seed 002's random boxes (top-left 5..145, w,h 48..96 at 256 px, scaled), drawn from a
+- ``mouth``: the GLCIC course study's mouth box (56,128,144,96) at 256 px, scaled to the image size;
+- ``random``: the GLCIC course study's random boxes (top-left 5..145, w,h 48..96 at 256 px, scaled), drawn from a
   fixed generator;
 - ``facemask``: the exact pixels of a drawn surgical/cloth face mask (SynthFaces ``mask``), the
   course's real use case; the truth is the same face rendered without the mask.
@@ -361,7 +361,7 @@ def measure(model: CompletionNet, cfg: Config, n: int = 64, features=("orb", "si
     Keys ``mouth_psnr``, ``mouth_ssim``, ``mouth_l1``, ``mouth_orb``, ``mouth_sift`` and the same
     with ``random_``; with ``faces=True`` also :func:`face_measures` (``mouth_nme_mouth``,
     ``mouth_smiling_bacc`` ...; the reader of :func:`face_reader`). Draws no random numbers, so
-    calling it during training (the seed's curve) leaves a resumed run bit-identical. ``blend``
+    calling it during training (the study's curve) leaves a resumed run bit-identical. ``blend``
     picks the post-processing (:func:`helpers.glcic.model.complete`), ``prefix`` starts every key.
     """
     return _means(model_fn(model, blend), testsets_for(cfg, n), tuple(features), prefix,
@@ -396,7 +396,7 @@ def load_checkpoint_model(path, model: torch.nn.Module, key: str | None = None) 
 
 def checkpoint_curve(run_path, make_model: Callable[[], torch.nn.Module], testset: TestSet,
                      features=("orb", "sift"), key: str | None = None, progress: bool = False) -> pd.DataFrame:
-    """The seed's curve: evaluate every stored checkpoint of a run on ``testset``.
+    """The study's curve: evaluate every stored checkpoint of a run on ``testset``.
 
     The seed measured its feature-matching similarity every 80,000 iterations; here every checkpoint
     the run directory holds is one point (``RunDir(every_steps=K, keep_last=...)`` decides K and how
@@ -455,7 +455,7 @@ def completion_figure(testset: TestSet, methods: Mapping[str, CompleteFn], n: in
 
 
 def curve_figure(curves: Mapping[str, pd.DataFrame], measures=("orb", "sift", "psnr"), title: str | None = None):
-    """The seed's plot (mean similarity vs training steps), one panel per measure, one line per model."""
+    """The study's plot (mean similarity vs training steps), one panel per measure, one line per model."""
     measures = [mm for mm in measures if all(mm in c.columns for c in curves.values())]
     fig, axes = plt.subplots(1, len(measures), figsize=(3.6 * len(measures), 3.0), squeeze=False)
     for ax, meas in zip(axes[0], measures):
@@ -472,10 +472,10 @@ def curve_figure(curves: Mapping[str, pd.DataFrame], measures=("orb", "sift", "p
     return fig
 
 
-# ----------------------------------------------------------------------------- seed claims
+# ----------------------------------------------------------------------------- study's claims
 def claims_table(table: pd.DataFrame, survey_summary: dict | None = None, curves: Mapping[str, pd.DataFrame] | None = None,
                  models=("random", "mouth"), survey_simulated: bool = True, features=("orb", "sift")) -> pd.DataFrame:
-    """Seed 002's claims next to what we measured: ``claim``, ``seed``, ``measured``, ``reproduced``, ``why``.
+    """The GLCIC course study's claims next to what we measured: ``claim``, ``seed``, ``measured``, ``reproduced``, ``why``.
 
     ``table`` is :func:`compare`'s output with methods named ``models`` (random-hole model first)
     and baselines; ``survey_summary`` from :func:`helpers.survey.aggregate`; ``curves`` maps model
@@ -494,7 +494,7 @@ def claims_table(table: pd.DataFrame, survey_summary: dict | None = None, curves
         won = survey_summary
         ok = won["mouth"] > won["random"]
         rows.append({"claim": "survey: mouth-trained model wins more questions",
-                     "seed": "320k: random 2 / mouth 7 / tie 1; 400k: random 3 / mouth 7 / tie 0",
+                     "paper": "320k: random 2 / mouth 7 / tie 1; 400k: random 3 / mouth 7 / tie 0",
                      "measured": f"random {won['random']} / mouth {won['mouth']} / tie {won['tie']}, "
                                  f"mean score {won['mean_score']:.2f} (>3 = mouth better)",
                      "reproduced": "n/a (scripted respondent, not people)" if survey_simulated else verdict(ok),
@@ -503,7 +503,7 @@ def claims_table(table: pd.DataFrame, survey_summary: dict | None = None, curves
     for f in features:
         dr, dm = float(t.loc[r, f]), float(t.loc[m, f])
         rows.append({"claim": f"feature matching ({f.upper()}): mouth-trained completions are more similar",
-                     "seed": "mouth-trained tends to have the smaller similarity value",
+                     "paper": "mouth-trained tends to have the smaller similarity value",
                      "measured": f"random {dr:.1f}, mouth {dm:.1f} (smaller = more similar)",
                      "reproduced": verdict(dm < dr),
                      "why": ("the mouth model fills the one box it was trained on; a blurry fill has "
@@ -512,8 +512,8 @@ def claims_table(table: pd.DataFrame, survey_summary: dict | None = None, curves
     for meas in ("psnr", "ssim", "l1"):
         vr, vm = float(t.loc[r, meas]), float(t.loc[m, meas])
         better = vm > vr if HIGHER_IS_BETTER[meas] else vm < vr
-        rows.append({"claim": f"(not measured by the seed) mouth-hole {meas.upper()}: mouth-trained better",
-                     "seed": "-", "measured": f"random {vr:.3f}, mouth {vm:.3f}", "reproduced": verdict(better),
+        rows.append({"claim": f"(not measured by the study) mouth-hole {meas.upper()}: mouth-trained better",
+                     "paper": "-", "measured": f"random {vr:.3f}, mouth {vm:.3f}", "reproduced": verdict(better),
                      "why": "same data and budget; only the hole sampler differs"})
     if curves is not None and r in curves and m in curves:
         f = features[0] if features else "psnr"
@@ -521,14 +521,14 @@ def claims_table(table: pd.DataFrame, survey_summary: dict | None = None, curves
         pr = slope(curves[r], "psnr") if "psnr" in curves[r] else float("nan")
         improving = sr < 0 if not HIGHER_IS_BETTER.get(f) else sr > 0
         rows.append({"claim": "random-trained model is still improving (its curve still moves the right way)",
-                     "seed": "random-trained similarity expected to keep improving",
+                     "paper": "random-trained similarity expected to keep improving",
                      "measured": f"{f.upper()} slope over the last 3 points: random {sr:+.2f}, mouth {sm:+.2f} "
                                  f"per 1k steps; random PSNR slope {pr:+.2f} dB per 1k steps",
                      "reproduced": verdict(improving),
                      "why": "short demo runs: the curve is noisy; extend the runs (exercise 5) to decide"})
     gap = abs(float(t.loc[m, "psnr"]) - float(t.loc[r, "psnr"]))
     rows.append({"claim": "the gap between the two models is small",
-                 "seed": "both low quality, small difference",
+                 "paper": "both low quality, small difference",
                  "measured": f"mouth-hole PSNR gap {gap:.2f} dB",
                  "reproduced": verdict(gap < 1.0, "small = under 1 dB"),
                  "why": ("SynthFaces put every mouth at the same place, which favours the specialist"
@@ -541,14 +541,14 @@ def claims_table(table: pd.DataFrame, survey_summary: dict | None = None, curves
 DEMO_RELEASES = {"random": "glcic_random64_v3", "mouth": "glcic_mouth64_v3"}
 #: the same demo settings with the paper's transposed convolutions (before the checkerboard fix)
 DECONV_RELEASES = {"random": "glcic_random64_v2", "mouth": "glcic_mouth64_v2"}
-#: the first demo releases (random real patches, 3,000 steps): kept to show what the diagnosis fixed
+#: releases with the paper's settings (random real patches, 3,000 steps): what the diagnosis changes
 FIRST_DEMO_RELEASES = {"random": "glcic_random64", "mouth": "glcic_mouth64"}
-#: the same experiment on real photos (300-W crops, ``data_scripts.crop mouth``, seed 002's 428 train)
+#: the same experiment on real photos (300-W crops, ``data_scripts.crop mouth``, the GLCIC course study's 428 train)
 REAL_RELEASES = {"random": "glcic_real_random64_v2", "mouth": "glcic_real_mouth64_v2"}
 
 
 def release_curve(name: str, holes: str = "mouth", directory=None) -> pd.DataFrame:
-    """The seed's curve of one release, as recorded by its training command.
+    """The study's curve of one release, as recorded by its training command.
 
     Training measures the completion network every ``eval_every`` steps on the first ``eval_n``
     images of the fixed test sets (:func:`make_testset`, mouth and random holes) and
@@ -656,11 +656,11 @@ def claims_by_data(claims: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     one row per claim, one ``measured`` and one ``reproduced`` column per data set."""
     parts = []
     for name, t in claims.items():
-        parts.append(t.set_index("claim")[["seed", "measured", "reproduced"]]
+        parts.append(t.set_index("claim")[["paper", "measured", "reproduced"]]
                      .rename(columns={"measured": f"{name}: measured", "reproduced": f"{name}: reproduced"}))
     out = parts[0]
     for p_ in parts[1:]:
-        out = out.join(p_.drop(columns="seed"), how="outer")
+        out = out.join(p_.drop(columns="paper"), how="outer")
     return out.reset_index()
 
 

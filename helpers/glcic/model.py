@@ -1,9 +1,9 @@
 """GLCIC — Globally and Locally Consistent Image Completion (Iizuka, Simo-Serra, Ishikawa 2017).
 
-Seed 002 asks: does a completion network trained with holes *only at the mouth* fill masked mouths
+The GLCIC course study asks: does a completion network trained with holes *only at the mouth* fill masked mouths
 better than one trained with *random* holes? This file holds the method: its config, the networks,
 the hole samplers, inference (``complete``) and one step function per training phase. Training
-through the shared loop and releases are in ``train.py``, the seed's measures in ``evaluate.py``,
+through the shared loop and releases are in ``train.py``, the study's measures in ``evaluate.py``,
 the speed benchmark in ``bench.py``, the blind survey in ``survey.py``. Shown in notebook 02.
 
 Images are float tensors in [-1, 1], NCHW, RGB; masks are float (N,1,H,W), 1 = hole.
@@ -21,24 +21,24 @@ Choices (documented where the paper or the seed leaves room)
 * Local patch: paper 128 px at 256 (= size/2), centred on the hole and clamped inside the image.
   Where the *real* patches come from is a switch, ``real_patches``: ``"random"`` (uniformly random
   positions of real images, otenim's reading of the paper; the ``full`` profile) or ``"matched"``
-  (the same hole-centred place of the real image; the demo profile). With seed 002's fixed mouth
+  (the same hole-centred place of the real image; the demo profile). With the GLCIC course study's fixed mouth
   hole, random real patches are a defect: the fake patch is always the mouth, a real one almost
   never, so the local discriminator learns "a mouth = fake" and its gradient paints skin over the
-  mouth (notebook 02 §5 measures it, :mod:`helpers.glcic.ablation`). The seed's mouth hole
+  mouth (notebook 02 §5 measures it, :mod:`helpers.glcic.ablation`). The study's mouth hole
   (144x96 at 256) is wider than the 128 px local patch; the patch then covers its centre.
 * Up-sampling, a switch ``upsample``: ``"deconv"`` (the paper's two 4x4 stride-2 transposed
   convolutions; the ``full`` profile) or ``"resize"`` (nearest-neighbour x2 then a 3x3 convolution,
   Odena et al. 2016; quick and demo). A transposed convolution writes each output pixel from a
   different subset of its kernel taps depending on the pixel's parity, so unless training makes
-  the four sub-kernels agree, every 2x2 block carries the same small pattern: the checkerboard of
-  the first demo releases. Resize + convolution gives every output pixel the same taps (notebook 02
+  the four sub-kernels agree, every 2x2 block carries the same small pattern: a checkerboard.
+  Resize + convolution gives every output pixel the same taps (notebook 02
   measures both on the same holes, :func:`helpers.glcic.ablation.upsampling`).
 * Post-processing (:func:`complete`, ``blend=``): the paper's fast marching then Poisson blending
   (``"fmm+poisson"``), Poisson blending alone (``"poisson"``) or the plain paste (``"paste"``).
 * ``lr_d`` (None = ``lr``) sets the discriminator's learning rate apart from the completion net's.
 * Discriminator depth follows the paper at 256 (global 6, local 5 conv layers of 5x5 stride 2,
   i.e. down to 4x4): for other sizes, ``round(log2(size/4))`` layers.
-* Phase lengths: the full profile uses the paper's Tc=90,000 and Td=10,000 and the seed's total of
+* Phase lengths: the full profile uses the paper's Tc=90,000 and Td=10,000 and the study's total of
   480,000 iterations (the seed trained 6 Colab sessions x 80,000), batch 96 as the paper.
   (otenim's code defaults to Tc=90,000, Td=10,000 and 400,000 joint steps = the paper's 500,000.)
 
@@ -86,7 +86,7 @@ class Config(BaseConfig):
     local_size: int = 16              # local discriminator patch side (paper: 128 at 256 -> size/2)
     width: float = 0.125              # channel multiplier of all three networks (1.0 = paper)
     batch: int = 4
-    holes: str = "random"             # "random" | "mouth" (seed 002 samplers)
+    holes: str = "random"             # "random" | "mouth" (the GLCIC course study samplers)
     steps: int = 40                   # total iterations (joint phase = steps - Tc - Td)
     steps_c: int = 20                 # Tc: completion network alone, MSE in the hole
     steps_d: int = 5                  # Td: discriminator alone
@@ -122,7 +122,7 @@ class Config(BaseConfig):
                      optimizer="adam", lr=1e-3, lr_d=1e-4, betas=(0.9, 0.999), real_patches="matched",
                      n_train=4000, precision="auto", log_every=10, sample_every=500, eval_every=500,
                      save_every=250, save_minutes=5.0),
-        # The paper at 256 px (local patch 128, batch 96, Adadelta), the seed's 480,000 iterations.
+        # The paper at 256 px (local patch 128, batch 96, Adadelta), the study's 480,000 iterations.
         "full": dict(size=256, local_size=128, width=1.0, batch=96, steps=480_000, steps_c=90_000,
                      steps_d=10_000, optimizer="adadelta", lr=1.0, n_train=20_000, precision="auto", upsample="deconv",
                      workers=4, log_every=50, sample_every=2000, eval_every=10_000, save_every=2000,
@@ -245,7 +245,7 @@ def build_models(cfg: Config) -> tuple[CompletionNet, ContextDiscriminator]:
 
 # ----------------------------------------------------------------------------------------- holes
 def sample_boxes(n: int, size: int, holes: str = "random", generator: torch.Generator | None = None) -> torch.Tensor:
-    """(n,4) long tensor of hole boxes x,y,w,h for ``size`` px images, by seed 002's rules.
+    """(n,4) long tensor of hole boxes x,y,w,h for ``size`` px images, by the GLCIC course study's rules.
 
     random: top-left in (5..145, 5..145), w and h in 48..96 at 256 px (bounds scaled by size/256,
     :func:`helpers.faces.masks.random_boxes`); mouth: (56,128,144,96) at 256, scaled

@@ -1,6 +1,6 @@
-"""Blind A/B survey of two completion models, exactly as seed 002 ran it.
+"""Blind A/B survey of two completion models, exactly as the GLCIC course study ran it.
 
-The seed's subjective evaluation (slides 44-46, 55-56): each question shows the image to be
+The study's subjective evaluation (slides 44-46, 55-56): each question shows the image to be
 completed (the original) and two completions of its mouth, one from the random-hole model and one
 from the mouth-hole model, **one above the other, which model is which hidden**. The respondent
 answers on a 5-point scale:
@@ -51,7 +51,7 @@ SCALE = {
     5: "bottom is more similar",
 }
 MODELS = ("random", "mouth")
-#: the seed's reported "questions won" (10 questions, 10 respondents)
+#: the study's reported "questions won" (10 questions, 10 respondents)
 SEED_RESULTS = {
     320_000: {"random": 2, "mouth": 7, "tie": 1},
     400_000: {"random": 3, "mouth": 7, "tie": 0},
@@ -89,14 +89,14 @@ def mouth_score(score, top) -> np.ndarray:
     if s.shape != t.shape:
         raise ValueError(f"score and top must have the same shape, got {s.shape} vs {t.shape}")
     if s.size and (np.isnan(s).any() or not np.isin(s, [1, 2, 3, 4, 5]).all()):
-        raise ValueError("scores must be integers 1..5 (the seed's scale)")
+        raise ValueError("scores must be integers 1..5 (the study's scale)")
     if t.size and not np.isin(t, MODELS).all():
         raise ValueError(f"top must be one of {MODELS}")
     return np.where(t == "mouth", 6 - s, s)
 
 
 def aggregate(answers: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
-    """Per-question table and the seed's summary.
+    """Per-question table and the study's summary.
 
     Args:
         answers: rows with columns ``question``, ``top`` ("random"/"mouth"), ``score`` (1..5 as

@@ -1,4 +1,4 @@
-"""GLCIC training through the shared loop: data, the three-phase step, the seed's curve, releases.
+"""GLCIC training through the shared loop: data, the three-phase step, the study's curve, releases.
 
 All randomness of a run comes from sources the run directory saves: the torch global RNG (weight
 initialisation), the data order (:class:`helpers.core.loop.StepSampler`, a function of seed and
@@ -76,7 +76,7 @@ def _mean_color(data, n: int = 1000) -> torch.Tensor:
 
 # ------------------------------------------------------------------------------------- the method
 class GLCIC(loop.Method):
-    """GLCIC (Iizuka et al. 2017) with seed 002's random or mouth holes."""
+    """GLCIC (Iizuka et al. 2017) with the GLCIC course study's random or mouth holes."""
 
     name = "glcic"
     config_class = Config
@@ -116,7 +116,7 @@ class GLCIC(loop.Method):
         return joint_step(s, x, m, boxes, real_boxes)
 
     def evaluate(self, s: loop.State) -> dict:
-        """The seed's curve: measures on the first ``eval_n`` fixed test images of each hole type."""
+        """The study's curve: measures on the first ``eval_n`` fixed test images of each hole type."""
         return measure(s.models["C"], s.cfg, s.cfg.eval_n)
 
     def samples(self, s: loop.State) -> torch.Tensor:
@@ -153,7 +153,7 @@ def train(cfg: Config, run_dir=None, budget_minutes: float | None = None, max_st
     exact step, phase, optimiser and RNG state. ``budget_minutes`` (wall clock of this call) and
     ``max_steps`` (an absolute step number) stop the call cleanly with a checkpoint. The history
     (``result.history``) has mse, d_loss, adv per logged window and, every ``cfg.eval_every``
-    steps, the seed's curve (``mouth_psnr`` ... ``random_sift``). Shown in notebook 02 §4.
+    steps, the study's curve (``mouth_psnr`` ... ``random_sift``). Shown in notebook 02 §4.
     """
     return loop.train(METHOD, cfg, run_dir, budget_minutes=budget_minutes, max_steps=max_steps,
                       progress=progress)
@@ -171,7 +171,7 @@ def load_run(cfg: Config, run_dir) -> tuple[CompletionNet, dict]:
 
 def curve_by_training(cfg: Config, run_path, every: int, testset: TestSet, features=("orb", "sift"),
                       progress: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Train in *sessions* of ``every`` steps and evaluate after each: the seed's routine.
+    """Train in *sessions* of ``every`` steps and evaluate after each: the study's routine.
 
     The seed trained about 80,000 iterations per Colab session, resumed from the saved model, and
     measured its similarity every 80,000 iterations. Here each session is one call of :func:`train`
@@ -226,7 +226,7 @@ def release(res: loop.TrainResult, name: str, command: str, directory=None) -> P
     """Measure a finished run on 64 fixed test faces (and both baselines), save it as a release."""
     cfg, C = res.config, res.models["C"].cpu().eval()
     C.half().float()                 # stored in fp16: measure exactly the weights that are committed
-    n = 64 if cfg.data in ("synthfaces", "toy") else 100   # a folder: its test split, up to seed 002's 100
+    n = 64 if cfg.data in ("synthfaces", "toy") else 100   # a folder: its test split, up to the GLCIC course study's 100
     metrics = measure(C, cfg, n, faces=True)
     for blend, prefix in BLEND_PREFIXES.items():    # the paper's post-processing, and Poisson alone
         metrics.update(measure(C, cfg, n, features=(), faces=True, blend=blend, prefix=prefix))

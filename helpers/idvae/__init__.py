@@ -1,4 +1,4 @@
-"""Weakly supervised identity / expression disentanglement with a two-encoder VAE (seed 004, notebook 06).
+"""Weakly supervised identity / expression disentanglement with a two-encoder VAE (the identity/expression VAE paper, notebook 06).
 
 Files: ``model.py`` (config, networks of Tables 1-2, the losses of Eqs. 1-5), ``data.py`` (the
 training and recognition sets: SynthFaces sequences or folders from ``data_scripts.prepare``),

@@ -1,4 +1,4 @@
-"""Seed 004's two data sets, from SynthFaces sequences or from folders the data scripts wrote.
+"""The identity/expression VAE paper's two data sets, from SynthFaces sequences or from folders the data scripts wrote.
 
 The paper trains on frames sampled at equal intervals from every expression sequence of its
 training subjects (weak supervision: only the subject ID is used) and measures expression

@@ -236,7 +236,7 @@ def _cmp(table, a, b, col):
 def claims_table(table: pd.DataFrame, curve: pd.DataFrame | None = None, swaps: dict | None = None,
                  interpolation: pd.DataFrame | None = None, probes: dict | None = None,
                  spread: float | None = None) -> pd.DataFrame:
-    """Seed 004's claims → what we measured → reproduced or not, and why.
+    """The identity/expression VAE paper's claims → what we measured → reproduced or not, and why.
 
     ``table``: :func:`table3`; ``curve``: :func:`iterations_curve` of row 4; ``swaps``:
     {"train": measure_swaps(...), "test": ...} of the proposal; ``interpolation``: the
@@ -267,12 +267,12 @@ def claims_table(table: pd.DataFrame, curve: pd.DataFrame | None = None, swaps: 
                 continue
             ok, meas = _cmp(table, a, b, col)
             diff = None if ok is None else _v(table, a, col) - _v(table, b, col)
-            rows.append({"claim": f"{claim} [{col}]", "seed": "Table 3", "measured": meas,
+            rows.append({"claim": f"{claim} [{col}]", "paper": "Table 3", "measured": meas,
                          "reproduced": verdict(ok, diff), "why": why})
     if curve is not None and len(curve) >= 2:
         first, last = curve.iloc[0], curve.iloc[-1]
         rises = last["test"] > first["test"] and last["train"] > first["train"]
-        rows.append({"claim": "accuracy rises with the number of stage iterations (Fig. 3)", "seed": "Fig. 3 (128 px)",
+        rows.append({"claim": "accuracy rises with the number of stage iterations (Fig. 3)", "paper": "Fig. 3 (128 px)",
                      "measured": f"iteration {int(first['iteration'])} → {int(last['iteration'])}: train "
                                  f"{first['train']:.1f} → {last['train']:.1f}%, test {first['test']:.1f} → {last['test']:.1f}%",
                      "reproduced": verdict(bool(rises), min(last['train'] - first['train'], last['test'] - first['test'])),
@@ -281,7 +281,7 @@ def claims_table(table: pd.DataFrame, curve: pd.DataFrame | None = None, swaps: 
         for split, m in swaps.items():
             ok = m["id_closer_to_identity_donor"] > 0.5 and m["expr_is_expression_donor"] > m["expr_is_identity_donor"]
             rows.append({"claim": f"swapping keeps A's identity and takes B's expression ({split} subjects)",
-                         "seed": "Fig. 4 (by eye)",
+                         "paper": "Fig. 4 (by eye)",
                          "measured": f"closer to A in {100 * m['id_closer_to_identity_donor']:.0f}% of {m['n']} swaps; "
                                      f"read expression = B's {100 * m['expr_is_expression_donor']:.0f}%, A's "
                                      f"{100 * m['expr_is_identity_donor']:.0f}% (real B: {100 * m['real_expr_accuracy']:.0f}%)",
@@ -293,14 +293,14 @@ def claims_table(table: pd.DataFrame, curve: pd.DataFrame | None = None, swaps: 
         sad = [c for c in interpolation.columns if c.startswith("p(")][1]
         mixed = bool(mid["AU12"] > 0.25 * ends["AU12"].max() and
                      max(mid["AU01"], mid["AU04"], mid["AU15"]) > 0.25 * ends[["AU01", "AU04", "AU15"]].to_numpy().max())
-        rows.append({"claim": "the middle of joy → sadness is a 'sad smile'", "seed": "Fig. 5 (by eye)",
+        rows.append({"claim": "the middle of joy → sadness is a 'sad smile'", "paper": "Fig. 5 (by eye)",
                      "measured": f"t=0.5: AU12 {mid['AU12']:.2f} (ends {ends['AU12'].iloc[0]:.2f}/{ends['AU12'].iloc[1]:.2f}), "
                                  f"AU1/4/15 {mid['AU01']:.2f}/{mid['AU04']:.2f}/{mid['AU15']:.2f}; {joy} {mid[joy]:.2f}, "
                                  f"{sad} {mid[sad]:.2f}",
                      "reproduced": verdict(mixed), "why": "both the smile AU and a sadness AU at a quarter of their end values"})
     if probes:
         if "probe_subject_from_ze" in probes:
-            rows.append({"claim": "(not measured by the seed) z_e carries no identity", "seed": "-",
+            rows.append({"claim": "(not measured by the paper) z_e carries no identity", "paper": "-",
                          "measured": f"subject from z_e {100 * probes['probe_subject_from_ze']:.0f}% vs z_i "
                                      f"{100 * probes.get('probe_subject_from_zi', float('nan')):.0f}% "
                                      f"(chance {100 * probes['probe_subject_chance']:.0f}%)",
@@ -308,18 +308,18 @@ def claims_table(table: pd.DataFrame, curve: pd.DataFrame | None = None, swaps: 
                          "why": "linear probe on test subjects, fit and tested on different expressions; "
                                 "'yes' needs under twice chance"})
         if "probe_expr_from_zi" in probes:
-            rows.append({"claim": "(not measured by the seed) z_i carries no expression", "seed": "-",
+            rows.append({"claim": "(not measured by the paper) z_i carries no expression", "paper": "-",
                          "measured": f"expression from z_i {100 * probes['probe_expr_from_zi']:.0f}% vs z_e "
                                      f"{100 * probes.get('probe_expr_from_ze', float('nan')):.0f}% "
                                      f"(chance {100 * probes['probe_expr_chance']:.0f}%)",
                          "reproduced": verdict(probes["probe_expr_from_zi"] < probes.get("probe_expr_from_ze", 1.0)),
                          "why": "linear probe on test subjects, fit and tested on different subjects"})
         if "au_r2_ze" in probes:
-            rows.append({"claim": "(not measured by the seed) z_e is a continuous expression code", "seed": "-",
+            rows.append({"claim": "(not measured by the paper) z_e is a continuous expression code", "paper": "-",
                          "measured": f"AU intensities from z_e: R² {probes['au_r2_ze']:.2f} (z_i: {probes.get('au_r2_zi', float('nan')):.2f})",
                          "reproduced": verdict(probes["au_r2_ze"] > max(0.0, probes.get("au_r2_zi", 0.0))),
                          "why": "ridge map fit on training subjects, R² on test subjects (SynthFaces truth)"})
-    return pd.DataFrame(rows, columns=["claim", "seed", "measured", "reproduced", "why"])
+    return pd.DataFrame(rows, columns=["claim", "paper", "measured", "reproduced", "why"])
 
 
 def findings(table: pd.DataFrame, manifests: Mapping[str, dict], curve: pd.DataFrame | None = None,

@@ -1,4 +1,4 @@
-"""Identity / expression disentanglement with a two-encoder VAE (Kanou & Nagao, IPSJ 2022; seed 004).
+"""Identity / expression disentanglement with a two-encoder VAE (Kanou & Nagao, IPSJ 2022; the identity/expression VAE paper).
 
 A face ``x`` is encoded twice: the **identity encoder** q(z_i|x) and the **expression encoder**
 q(z_e|x) give two 64-d Gaussian latents; one **decoder** p(x|z) draws the face from z = [z_i, z_e].

@@ -34,7 +34,7 @@ def _adam(params, cfg: Config) -> torch.optim.Adam:
 
 
 class IdVAE(loop.Method):
-    """Identity / expression VAE (seed 004) and the Table 3 baselines, on the shared loop."""
+    """Identity / expression VAE (the identity/expression VAE paper) and the Table 3 baselines, on the shared loop."""
 
     name = "idvae"
     config_class = Config

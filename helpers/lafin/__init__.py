@@ -1,4 +1,4 @@
-"""Seed 000 (notebook 03): landmark-guided inpainting of masked faces, with a Smiling label.
+"""The landmark-and-label paper (notebook 03): landmark-guided inpainting of masked faces, with a Smiling label.
 
 Files: ``model.py`` (config, the label channel, LaFIn's MobileNetV2 predictor, the four predictor
 losses, holes from landmarks, the landmark map, the predictor step), ``inpainter.py`` (LaFIn's
@@ -6,7 +6,7 @@ generator and discriminator, their losses and step), ``data.py`` (faces with lan
 sets), ``measures.py`` (landmark errors by label, the label as a control, inpainting quality and
 expression fidelity), ``pipeline.py`` (offline face detectors, photo -> landmarks -> inpainting),
 ``real.py`` (real-face measures beside dlib), ``evaluate.py`` (paired comparisons, tables, claims,
-findings), ``figures.py`` (the seed's figure, the widget), ``exercises.py`` (the notebook's
+findings), ``figures.py`` (the paper's figure, the widget), ``exercises.py`` (the notebook's
 checkers), ``train.py`` (the method for the shared loop, releases), ``ablation.py``, ``bench.py``,
 ``commands.py`` and ``__main__.py`` (``python -m helpers.lafin train | evaluate | release | bench |
 ablation | real``).

@@ -1,4 +1,4 @@
-"""The ablation of seed 000's additions: every variant trained with the same budget by one command.
+"""The ablation of the landmark-and-label paper's additions: every variant trained with the same budget by one command.
 
 ::
 

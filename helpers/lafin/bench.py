@@ -1,4 +1,4 @@
-"""Speed of both networks of seed 000: training steps/s, share of the machine's matmul rate, images/s.
+"""Speed of both networks of the landmark-and-label paper: training steps/s, share of the machine's matmul rate, images/s.
 
 ``python -m helpers.lafin bench --json benchmarks/lafin.json`` measures, per profile, one training
 step of the landmark predictor (:func:`helpers.lafin.model.predictor_step`, variant ``ours``) and

@@ -34,7 +34,7 @@ def ablation_main(argv=None) -> int:
     """``python -m helpers.lafin ablation``: train and measure every row (:func:`helpers.lafin.ablation.ablation`)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     p = argparse.ArgumentParser(prog="python -m helpers.lafin ablation",
-                                description="the ablation of seed 000's additions, every row with the same budget")
+                                description="the ablation of the landmark-and-label paper's additions, every row with the same budget")
     p.add_argument("--profile", choices=runtime.PROFILES, default=None)
     p.add_argument("--steps", type=int, default=None, help="steps per row (default: ablation.STEPS[profile])")
     p.add_argument("--rows", nargs="*", default=list(ROWS))

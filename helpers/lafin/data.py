@@ -3,7 +3,7 @@
 Both networks train on unmasked faces with their true landmarks; the holes are drawn on the fly
 from those landmarks (:func:`helpers.lafin.model.damage_masks`). The test faces are SynthFaces
 of people never seen in training (ids 100,000 and up; training draws from ``range(10_000)``),
-rendered with their own seed, each with two kinds of hole: the seed's lower half of the face
+rendered with their own seed, each with two kinds of hole: the paper's lower half of the face
 placed from the landmarks, and the pixels of a drawn surgical or cloth face mask (SynthFaces
 renders the same face with and without it, so the unmasked truth is exact).
 

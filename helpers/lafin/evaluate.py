@@ -1,7 +1,7 @@
-"""Seed 000's claims against the numbers: Baseline vs Ours by label, ablation, inpainting, real faces.
+"""The landmark-and-label paper's claims against the numbers: Baseline vs Ours by label, ablation, inpainting, real faces.
 
 Everything here reads measured numbers (a notebook's own measurement, release manifests, the
-committed ablation JSON) and turns them into tables, a claims table (seed claim -> measured ->
+committed ablation JSON) and turns them into tables, a claims table (paper's claim -> measured ->
 reproduced?) and findings (sentences built only from those numbers). Nothing is hard-coded: a
 change of the code or the weights changes the verdicts. Shown in notebook 03 §6-§11.
 
@@ -118,7 +118,7 @@ def _better(p: Mapping) -> bool:
 
 def claims_table(comparison: pd.DataFrame, control: pd.DataFrame | None = None, inpaint: pd.DataFrame | None = None,
                  ablation: pd.DataFrame | None = None, data_lips: Mapping | None = None) -> pd.DataFrame:
-    """Seed 000's claims next to what was measured: ``claim``, ``seed``, ``measured``, ``reproduced``, ``why``.
+    """The landmark-and-label paper's claims next to what was measured: ``claim``, ``seed``, ``measured``, ``reproduced``, ``why``.
 
     ``comparison``: :func:`comparison_table` (baseline vs ours, % of the inter-ocular distance);
     ``control``: :func:`helpers.lafin.measures.label_control` of Ours; ``inpaint``:
@@ -128,8 +128,8 @@ def claims_table(comparison: pd.DataFrame, control: pd.DataFrame | None = None, 
     C = comparison
     rows = []
 
-    def add(claim, seed, measured, ok, why):
-        rows.append({"claim": claim, "seed": seed, "measured": measured,
+    def add(claim, paper, measured, ok, why):
+        rows.append({"claim": claim, "paper": paper, "measured": measured,
                      "reproduced": ok if isinstance(ok, str) else ("yes" if ok else "no"), "why": why})
 
     m_all = C.loc[("all", "nme_mouth")]

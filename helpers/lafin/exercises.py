@@ -21,7 +21,7 @@ __all__ = ["check_mouth_corner_loss", "check_label_grid", "check_landmark_map"]
 
 
 def check_mouth_corner_loss(fn) -> bool:
-    """Exercise 1: ``fn(pred, true)`` = the seed's Mouth Corner Distance loss, "vector" reading."""
+    """Exercise 1: ``fn(pred, true)`` = the paper's Mouth Corner Distance loss, "vector" reading."""
     g = torch.Generator().manual_seed(3)
     for n in (1, 5):
         true = torch.rand(n, 68, 2, generator=g) * 128

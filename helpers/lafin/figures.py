@@ -1,6 +1,6 @@
-"""Figures and the interactive part of notebook 03: the seed's figure, the label as a control, a widget.
+"""Figures and the interactive part of notebook 03: the paper's figure, the label as a control, a widget.
 
-The seed's Figs. 2-3 show, for a No_Smiling and a Smiling face, the original with its label on
+The paper's Figs. 2-3 show, for a No_Smiling and a Smiling face, the original with its label on
 the left and, on the right, Baseline (row 1) and Ours (row 2): predicted landmarks and the
 inpainted image. :func:`seed_figure` draws that layout from measured networks, with the true
 landmarks in green beside each prediction so the reader can judge the mouth.
@@ -48,7 +48,7 @@ def _show(ax, img, title=None):
 
 def seed_figure(ts: TestFaces, predictors: Mapping[str, LandmarkPredictor], G: InpaintGenerator | None,
                 indices, kind: str = "halfface", title: str | None = None):
-    """The seed's figure: per face one row: truth + label, damaged input, then per predictor its
+    """The paper's figure: per face one row: truth + label, damaged input, then per predictor its
     landmarks (red; truth green) and the inpainted face. Returns the figure."""
     idx = list(indices)
     x, m = ts.images[idx], ts.masks[kind][idx]

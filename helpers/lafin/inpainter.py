@@ -31,7 +31,7 @@ from helpers.core.images import check_images
 from helpers.faces import analysis
 from helpers.lafin.model import Config, check_landmarks, damage, damage_masks, landmark_map, make_adam
 
-__all__ = ["ResnetBlock", "AttentionResBlock", "AutoAttention", "InpaintGenerator", "PatchDiscriminator",
+__all__ = ["UPSAMPLES", "ResnetBlock", "AttentionResBlock", "AutoAttention", "InpaintGenerator", "PatchDiscriminator",
            "FeatureMaps", "feature_maps", "build_inpainter", "hole_l1_loss", "lsgan_d_loss", "lsgan_g_loss",
            "perceptual_loss", "style_loss", "tv_loss", "inpainter_step", "inpaint", "generator_input",
            "make_optimizers"]
@@ -107,8 +107,23 @@ def _enc(cin, cout, k, stride, pad=0, reflect=0):
     return nn.Sequential(*layers, nn.Conv2d(cin, cout, k, stride, pad), nn.InstanceNorm2d(cout), nn.ReLU(True))
 
 
-def _dec(cin, cout):
-    return nn.Sequential(nn.ConvTranspose2d(cin, cout, 4, 2, 1), nn.InstanceNorm2d(cout), nn.ReLU(True))
+UPSAMPLES = ("deconv", "resize")
+
+
+def _dec(cin, cout, upsample: str = "deconv"):
+    """x2 decoder block: LaFIn's 4x4 stride-2 transposed conv, or nearest resize + 3x3 conv; IN, ReLU.
+
+    Transposed convolutions with stride 2 overlap unevenly and print a 2-px checkerboard once an
+    adversarial gradient reaches them (measured for GLCIC in notebook 02, section 5c); the resize
+    form cannot draw that grid. ``full`` keeps LaFIn's deconv, quick and demo use resize.
+    """
+    if upsample == "deconv":
+        up = [nn.ConvTranspose2d(cin, cout, 4, 2, 1)]
+    elif upsample == "resize":
+        up = [nn.Upsample(scale_factor=2, mode="nearest"), nn.ReflectionPad2d(1), nn.Conv2d(cin, cout, 3)]
+    else:
+        raise ValueError(f"upsample must be one of {UPSAMPLES}, got {upsample!r}")
+    return nn.Sequential(*up, nn.InstanceNorm2d(cout), nn.ReLU(True))
 
 
 # ---------------------------------------------------------------------------------------- networks
@@ -116,11 +131,12 @@ class InpaintGenerator(nn.Module):
     """(damaged (N, 3, S, S), landmark map (N, 1, S, S), mask (N, 1, S, S)) -> image (N, 3, S, S) in [-1, 1].
 
     Encoder S -> S/2 -> S/4 (64, 128, 256 x width channels), ``res_blocks`` dilated residual
-    blocks and attention at S/4, then two transposed convolutions whose inputs are fused (1x1
-    conv) with the encoder's maps of the known pixels, and a 7x7 convolution to RGB + tanh.
+    blocks and attention at S/4, then two x2 up-samplings (``upsample``: LaFIn's transposed
+    convolutions or resize + conv, see :func:`_dec`) whose inputs are fused (1x1 conv) with the
+    encoder's maps of the known pixels, and a 7x7 convolution to RGB + tanh.
     """
 
-    def __init__(self, width: float = 1.0, res_blocks: int = 7, attention: bool = True):
+    def __init__(self, width: float = 1.0, res_blocks: int = 7, attention: bool = True, upsample: str = "deconv"):
         super().__init__()
         c1, c2, c3 = _ch(64, width), _ch(128, width), _ch(256, width)
         self.enc1 = _enc(4, c1, 7, 1, reflect=3)
@@ -128,9 +144,9 @@ class InpaintGenerator(nn.Module):
         self.enc3 = _enc(c2, c3, 4, 2, 1)
         self.middle = nn.Sequential(*[ResnetBlock(c3, 2) for _ in range(res_blocks)])
         self.attn = AutoAttention(c3, context=True) if attention else None
-        self.dec1 = _dec(c3, c2)
+        self.dec1 = _dec(c3, c2, upsample)
         self.fuse1 = nn.Sequential(nn.Conv2d(2 * c2, 2 * c2, 1), nn.InstanceNorm2d(2 * c2), nn.ReLU(True))
-        self.dec2 = _dec(2 * c2, c1)
+        self.dec2 = _dec(2 * c2, c1, upsample)
         self.fuse2 = nn.Sequential(nn.Conv2d(2 * c1, 2 * c1, 1), nn.InstanceNorm2d(2 * c1), nn.ReLU(True))
         self.out = nn.Sequential(nn.ReflectionPad2d(3), nn.Conv2d(2 * c1, 3, 7))
 
@@ -181,7 +197,7 @@ class PatchDiscriminator(nn.Module):
 
 def build_inpainter(cfg: Config) -> tuple[InpaintGenerator, PatchDiscriminator]:
     """Fresh (generator, discriminator) of ``cfg`` (seeded by the caller); LaFIn's N(0, 0.02) init."""
-    G = InpaintGenerator(cfg.width, cfg.res_blocks, cfg.attention)
+    G = InpaintGenerator(cfg.width, cfg.res_blocks, cfg.attention, cfg.upsample)
     D = PatchDiscriminator(cfg.width, cfg.attention)
     for net in (G, D):
         for m in net.modules():

@@ -1,4 +1,4 @@
-"""The numbers seed 000 lacked: landmark errors by label, label control, inpainting quality and fidelity.
+"""The numbers the landmark-and-label paper lacked: landmark errors by label, label control, inpainting quality and fidelity.
 
 Landmark measures (per face, then averaged per group Smiling / No_Smiling / all), all divided by
 the true inter-ocular distance (outer eye corners 36 and 45, the 300-W convention) and given in %:

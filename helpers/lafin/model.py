@@ -1,8 +1,8 @@
-"""Seed 000: a landmark predictor that reads the damaged face *and a label*, with three new losses.
+"""The landmark-and-label paper: a landmark predictor that reads the damaged face *and a label*, with three new losses.
 
 LaFIn (Yang, Qi, Shi 2020, "LaFIn: Generative Landmark Guided Face Inpainting") completes a face in
 two stages: a **landmark predictor** (MobileNetV2) guesses the 68 landmarks from the damaged face,
-then an **inpainting generator** fills the hole guided by a map of those landmarks. Seed 000
+then an **inpainting generator** fills the hole guided by a map of those landmarks. The landmark-and-label paper
 changes only the first stage: its input becomes the damaged face plus one channel made from the
 CelebA ``Smiling`` label, a second fully connected head predicts that label, and three losses join
 LaFIn's landmark loss. The inpainting stage (:mod:`helpers.lafin.inpainter`) is LaFIn's and is
@@ -12,7 +12,7 @@ This file: the config of both networks, the label channel, the predictor, its fo
 damage (holes from landmarks), the landmark map and the predictor's training step.
 
 Images are float (N, 3, H, W) in [-1, 1], RGB; landmarks (N, 68, 2) pixels x, y (iBUG, 0-based);
-masks (N, 1, H, W) with 1 = hole; labels (N,) int64, 1 = Smiling, 0 = No_Smiling (the seed's +1 / -1).
+masks (N, 1, H, W) with 1 = hole; labels (N,) int64, 1 = Smiling, 0 = No_Smiling (the paper's +1 / -1).
 
 Choices where the seed or LaFIn leave room (each one a config field)
 ---------------------------------------------------------------------
@@ -30,7 +30,7 @@ Choices where the seed or LaFIn leave room (each one a config field)
 * ``head_init``: LaFIn initialises the landmark layer's bias at 0 (all points start at the image
   corner). ``"mean_shape"`` (quick, demo) starts them at the mean face of the training data, which
   short CPU runs need; ``"zero"`` is LaFIn's (full profile).
-* ``variant``: which of the seed's additions are on (the ablation of notebook 03 §7):
+* ``variant``: which of the paper's additions are on (the ablation of notebook 03 §7):
   ``baseline`` (LaFIn), ``label`` (+ label input), ``label_corner``, ``label_lip``, ``label_state``
   (+ one loss each) and ``ours`` (label input + all three losses). Loss weights: ``w_*``.
 """
@@ -57,7 +57,7 @@ __all__ = ["Config", "NETS", "VARIANTS", "DAMAGES", "LabelChannel", "LandmarkHea
            "build_predictor", "predictor_step", "predict", "make_adam"]
 
 NETS = ("predictor", "inpainter")
-#: variant -> (label input?, the seed's losses switched on)
+#: variant -> (label input?, the paper's losses switched on)
 VARIANTS: dict[str, tuple[bool, tuple[str, ...]]] = {
     "baseline": (False, ()),
     "label": (True, ()),
@@ -66,7 +66,7 @@ VARIANTS: dict[str, tuple[bool, tuple[str, ...]]] = {
     "label_state": (True, ("state",)),
     "ours": (True, ("corner", "lip", "state")),
 }
-#: training holes: the seed's lower half of the face, a surgical/cloth face-mask shape, or half of each
+#: training holes: the paper's lower half of the face, a surgical/cloth face-mask shape, or half of each
 DAMAGES = ("halfface", "facemask", "mixed")
 FEATURES = ("analysis", "vgg19", "random")
 HOLE_FILL = 1.0    # LaFIn fills holes with white (1 in [0, 1]; 1 in [-1, 1] too)
@@ -75,7 +75,7 @@ HOLE_FILL = 1.0    # LaFIn fills holes with white (1 in [0, 1]; 1 in [-1, 1] too
 # ---------------------------------------------------------------------------------------- config
 @dataclass
 class Config(BaseConfig):
-    """Every knob of a seed-000 run, for ``net="predictor"`` or ``net="inpainter"``.
+    """Every knob of a run of the landmark-and-label paper, for ``net="predictor"`` or ``net="inpainter"``.
 
     The dataclass defaults are the quick predictor; :data:`NET_PROFILES` holds each network's
     changes per profile (``Config.demo(net="inpainter")`` takes the inpainter's demo values).
@@ -95,10 +95,10 @@ class Config(BaseConfig):
     margin_jitter: float = 0.04        # half-face hole margin 0.08 +- this (uniform)
     flip: bool = True                  # LaFIn's horizontal flip augmentation (landmarks re-indexed)
     affine: float = 0.0                # random rotation (deg = 15 x affine), scale and shift: real faces
-    # -- predictor (LaFIn's MobileNetV2 + the seed's label channel and label head)
+    # -- predictor (LaFIn's MobileNetV2 + the paper's label channel and label head)
     variant: str = "ours"
     width_mult: float = 0.35           # MobileNetV2 width (1.0 = LaFIn; demo and full)
-    embed_dim: int = 16                # the seed's 16-d label embedding
+    embed_dim: int = 16                # the paper's 16-d label embedding
     label_map: str = "grid"            # "grid" (reading a) | "broadcast" (reading b)
     distance: str = "vector"           # "vector" | "scalar" reading of "per coordinate index i"
     lips: str = "inner"                # "inner" (62-66) | "outer" (51-57)
@@ -116,6 +116,7 @@ class Config(BaseConfig):
     width: float = 1.0                 # channel multiplier of G and D (1.0 = LaFIn: 64-128-256)
     res_blocks: int = 7                # dilated residual blocks (LaFIn: 7, dilation 2)
     attention: bool = True             # LaFIn's short+long attention after the residual blocks
+    upsample: str = "resize"           # decoder x2 steps: "deconv" (LaFIn, full) | "resize" (nearest + 3x3)
     features: str = "analysis"         # perceptual/style features: "analysis" | "vgg19" | "random" (tests)
     feature_release: str = "analysis128"
     w_l1: float = 1.0                  # LaFIn's weights: L1 1, adversarial 0.01, perceptual 0.1,
@@ -135,7 +136,7 @@ class Config(BaseConfig):
                          "expression": ("mixed", "free", "presets"), "label_map": ("grid", "broadcast"),
                          "distance": ("vector", "scalar"), "lips": ("inner", "outer"),
                          "head_init": ("mean_shape", "zero"), "lr_schedule": ("constant", "cosine"),
-                         "features": FEATURES}
+                         "features": FEATURES, "upsample": ("deconv", "resize")}
     POSITIVE: ClassVar = BaseConfig.POSITIVE + ("n_train", "width_mult", "embed_dim", "width", "lr", "eval_n")
 
     @property
@@ -145,7 +146,7 @@ class Config(BaseConfig):
 
     @property
     def seed_losses(self) -> tuple[str, ...]:
-        """The seed's losses this variant trains with (subset of corner, lip, state)."""
+        """The paper's losses this variant trains with (subset of corner, lip, state)."""
         return VARIANTS[self.variant][1]
 
     def check(self) -> None:
@@ -193,15 +194,14 @@ NET_PROFILES: dict[str, dict[str, dict]] = {
     "inpainter": {
         "quick": dict(width=0.125, res_blocks=1, size=64, batch=2, steps=6, n_train=32, lr=1e-4,
                       damage="mixed", betas=(0.0, 0.9), flip=False),
-        # 128 px SynthFaces at 3/8 of LaFIn's width with 5 of its 7 residual blocks, fp32 (this CPU
-        # has no AVX512-BF16/AMX: bf16 would be emulated); the release command sets ``steps`` from a
-        # measured step so that training takes about 45 minutes
-        "demo": dict(width=0.375, res_blocks=5, size=128, batch=4, steps=1000, n_train=6000, lr=2e-4,
-                     damage="mixed", betas=(0.0, 0.9), flip=False, precision="fp32", eval_every=250, eval_n=64,
+        # 128 px SynthFaces at 3/8 of LaFIn's width with 5 of its 7 residual blocks; bf16 autocast
+        # where the CPU has bf16 units (1.6x fp32 on an AMD Zen 4), resize + conv up-sampling
+        "demo": dict(width=0.375, res_blocks=5, size=128, batch=4, steps=6000, n_train=6000, lr=2e-4,
+                     damage="mixed", betas=(0.0, 0.9), flip=False, precision="auto", eval_every=250, eval_n=64,
                      log_every=20, save_every=200, save_minutes=5.0),
         # LaFIn's config.yml: 256 px, batch 4, lr 1e-4, D/G lr ratio 0.1, Adam betas (0, 0.9), VGG19
         "full": dict(width=1.0, size=256, batch=4, steps=1_300_000, n_train=27_998, lr=1e-4, damage="mixed",
-                     betas=(0.0, 0.9), flip=False, features="vgg19", precision="mixed", workers=4,
+                     betas=(0.0, 0.9), flip=False, features="vgg19", upsample="deconv", precision="mixed", workers=4,
                      eval_every=20_000, eval_n=500, log_every=100, save_every=5000, save_minutes=20.0),
     },
 }
@@ -240,7 +240,7 @@ def _check_masks(masks, images) -> None:
 
 # ---------------------------------------------------------------------------------- the predictor
 class LabelChannel(nn.Module):
-    """labels (N,) in {0, 1} -> one label channel (N, 1, S, S): the seed's input 256x256x(3+1).
+    """labels (N,) in {0, 1} -> one label channel (N, 1, S, S): the paper's input 256x256x(3+1).
 
     ``Embedding(2, 16)`` gives a learned 16-d vector per label; ``mode="grid"`` (reading (a)) lays
     it out as a 4x4 image and nearest-upsamples it to S x S (x64 at 256 px, x32 at 128 px);
@@ -294,7 +294,7 @@ class LandmarkPredictor(nn.Module):
     The trunk is torchvision's MobileNetV2 (``features``, trained from scratch; its first
     convolution takes 4 channels when ``label_input``); :class:`LandmarkHead` summarises it; a
     linear layer gives 136 numbers that, times S, are the landmark coordinates (LaFIn). With
-    ``label_head`` a second linear layer gives the seed's 2-d label vector (No_Smiling, Smiling).
+    ``label_head`` a second linear layer gives the paper's 2-d label vector (No_Smiling, Smiling).
     """
 
     def __init__(self, size: int = 256, label_input: bool = False, label_head: bool = False,
@@ -366,7 +366,7 @@ def _distance_loss(vec_pred: torch.Tensor, vec_true: torch.Tensor, reading: str)
 
 
 def mouth_corner_loss(pred: torch.Tensor, true: torch.Tensor, reading: str = "vector") -> torch.Tensor:
-    """The seed's Mouth Corner Distance loss (corners 48 and 54).
+    """The paper's Mouth Corner Distance loss (corners 48 and 54).
 
     ``reading="vector"`` (default): with :math:`D_{MC} = p_{54} - p_{48} \\in \\mathbb R^2`,
 
@@ -380,7 +380,7 @@ def mouth_corner_loss(pred: torch.Tensor, true: torch.Tensor, reading: str = "ve
 
 def lip_distance_loss(pred: torch.Tensor, true: torch.Tensor, reading: str = "vector",
                       lips: str = "inner") -> torch.Tensor:
-    """The seed's Lip Distance loss: as :func:`mouth_corner_loss` with :math:`D_{Lip}` = lower minus upper lip.
+    """The paper's Lip Distance loss: as :func:`mouth_corner_loss` with :math:`D_{Lip}` = lower minus upper lip.
 
     ``lips="inner"``: :math:`D_{Lip} = p_{66} - p_{62}` (the mouth opening); ``"outer"``: :math:`p_{57} - p_{51}`.
 
@@ -390,7 +390,7 @@ def lip_distance_loss(pred: torch.Tensor, true: torch.Tensor, reading: str = "ve
 
 
 def state_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """The seed's State loss (after AC-GAN's auxiliary classifier): cross-entropy of the label head,
+    """The paper's State loss (after AC-GAN's auxiliary classifier): cross-entropy of the label head,
 
     .. math:: L_{state} = \\frac{1}{N} \\sum_n \\Big( -x_n^{(class_n)} + \\log \\sum_{j \\in \\{0, 1\\}} e^{x_n^{(j)}} \\Big)
 
@@ -429,7 +429,7 @@ def damage_masks(landmarks: torch.Tensor, size: int, kind: str = "halfface",
                  generator: torch.Generator | None = None, margin_jitter: float = 0.0) -> torch.Tensor:
     """Holes (N, 1, S, S) placed from ``landmarks`` (N, 68, 2): ``kind`` in :data:`DAMAGES`.
 
-    ``halfface``: the seed's lower half of the face (:func:`helpers.faces.masks.half_face_mask`,
+    ``halfface``: the paper's lower half of the face (:func:`helpers.faces.masks.half_face_mask`,
     margin 0.08 +- ``margin_jitter``); ``facemask``: a surgical or cloth face-mask shape
     (:func:`helpers.faces.masks.face_mask_shape`); ``mixed``: each face one of the two at random.
     Random choices come from ``generator`` only (saved with a run; None = a fixed stream, seed 0,

@@ -6,7 +6,7 @@ re-measures a release (the data: ``python -m data_scripts.prepare_300w --src ../
 --crop none``; research-only, never committed) measures on the folder's test split:
 
 * landmark NME (% of the outer-eye-corner distance) of the predictor on unmasked faces, behind
-  the seed's half-face hole and behind a face-mask-shaped hole (both whitened, placed from the
+  the paper's half-face hole and behind a face-mask-shaped hole (both whitened, placed from the
   true landmarks, as in training); the mean training face as a floor every predictor must beat;
 * dlib's HOG detector + 68-point predictor on the same faces with the hole whitened and with a
   *drawn* face mask (SynthFaces' surgical/cloth drawing, :func:`draw_masks`): its failure rate

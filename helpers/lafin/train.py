@@ -1,4 +1,4 @@
-"""Both networks of seed 000 through the shared loop, and their releases.
+"""Both networks of the landmark-and-label paper through the shared loop, and their releases.
 
 One :class:`LaFIn` method trains either network (``Config.net``)::
 
@@ -29,7 +29,7 @@ from helpers.faces import analysis
 from helpers.lafin.data import TEST_IDENTITIES, TEST_SEED, data_entry, folder_testset, make_testset, training_data
 from helpers.lafin.inpainter import (InpaintGenerator, build_inpainter, feature_maps, inpaint, inpainter_step,
                                      make_optimizers)
-from helpers.lafin.measures import inpaint_measures, predict_testset, predictor_measures
+from helpers.lafin.measures import MOUTH, inpaint_measures, nme, predict_testset, predictor_measures
 from helpers.lafin.model import Config, LandmarkPredictor, build_predictor, damage, make_adam, predictor_step
 from helpers.lafin.real import real_measures
 from helpers.core import metrics
@@ -53,7 +53,7 @@ def eval_testset(cfg: Config, n: int):
 
 
 class LaFIn(loop.Method):
-    """Seed 000: LaFIn's landmark predictor with a label input (``net="predictor"``) or LaFIn's
+    """The landmark-and-label paper: LaFIn's landmark predictor with a label input (``net="predictor"``) or LaFIn's
     landmark-guided inpainter (``net="inpainter"``)."""
 
     name = "lafin"
@@ -75,6 +75,8 @@ class LaFIn(loop.Method):
         G.to(env.device).to(memory_format=torch.channels_last)
         D.to(env.device).to(memory_format=torch.channels_last)
         extra["features"] = feature_maps(cfg).to(env.device)
+        if cfg.eval_every and cfg.features == "analysis":
+            extra["reader"] = extra["features"].net     # the analysis network, also the mouth reader
         return loop.Parts({"G": G, "D": D}, make_optimizers(cfg, G, D), {"damage": env.generator("damage")}, extra)
 
     def step(self, s: loop.State, batch: dict) -> dict:
@@ -89,12 +91,19 @@ class LaFIn(loop.Method):
             return {f"val_{k.replace('halfface_', '')}": v for k, v in m.items() if not k.endswith("_n")
                     and ("_all_" in k or "label_acc" in k or "corner_bias" in k)}
         out = {}
+        net = s.extra.get("reader")
         for kind in ts.masks:
             m = ts.masks[kind]
             done = inpaint(s.models["G"], ts.images * (1 - m), m, ts.landmarks)
             p = metrics.hole_psnr(done, ts.images, m)
             out[f"val_{kind}_psnr"] = float(p[torch.isfinite(p)].mean())
             out[f"val_{kind}_ssim"] = float(metrics.hole_ssim(done, ts.images, m).mean())
+            # a 2-px grid of the up-sampling, minus the true face's (0 = as smooth as the truth)
+            out[f"val_{kind}_checker"] = float(metrics.checker_energy(done, m).mean()
+                                               - metrics.checker_energy(ts.images, m).mean())
+            if net is not None:     # blur cannot score here: the completed mouth must have its shape
+                lm = analysis.analyse(done, net)["landmarks"]
+                out[f"val_{kind}_mouth_nme"] = float(100 * nme(lm, ts.landmarks, MOUTH).mean())
         return out
 
     def samples(self, s: loop.State):
@@ -126,7 +135,7 @@ METHOD = LaFIn()
 
 def train(cfg: Config | None = None, run_dir=None, budget_minutes: float | None = None,
           max_steps: int | None = None, progress: bool = True) -> loop.TrainResult:
-    """Train (or continue) one network of seed 000: :func:`helpers.core.loop.train` with :class:`LaFIn`.
+    """Train (or continue) one network of the landmark-and-label paper: :func:`helpers.core.loop.train` with :class:`LaFIn`.
 
     Calling again with the same ``run_dir`` and config continues from the newest checkpoint at the
     exact step. Shown in notebook 03 §4.

@@ -1,10 +1,10 @@
-"""StyleGAN2 projection and style mixing for masked faces, with Poisson blending (notebook 04, seed 001).
+"""StyleGAN2 projection and style mixing for masked faces, with Poisson blending (notebook 04, the StyleGAN2 masked-face paper).
 
 Files (imports run downwards): ``model.py`` (config, blocks, generator, discriminator, the w+ layer
 table), ``losses.py`` (the losses and the training step), ``official.py`` (NVIDIA .pkl and
-rosinality .pt weights, safely), ``data.py`` (FFHQ alignment, training faces, the seed's scenes),
+rosinality .pt weights, safely), ``data.py`` (FFHQ alignment, training faces, the paper's scenes),
 ``project.py`` (the projector), ``pipeline.py`` (mixing, Poisson blending, inpaint first),
-``measures.py`` and ``evaluate.py`` (the seed's measures, claims, findings), ``train.py`` (the
+``measures.py`` and ``evaluate.py`` (the paper's measures, claims, findings), ``train.py`` (the
 shared loop, releases, the committed evaluation), ``exercises.py``, ``bench.py``, ``__main__.py``
 (``python -m helpers.stylegan2 train | evaluate | release | bench | seed-eval``).
 """

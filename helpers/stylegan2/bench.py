@@ -8,7 +8,7 @@
   CPU has native bf16 (AVX512-BF16/AMX; its bf16 matmul rate >= half the fp32 one), bf16 autocast,
   with FLOPs counted by ``torch.utils.flop_counter`` and their share of the matmul rate;
 * inference: images/s of ``G_ema`` sampling (batch 32) at the demo size;
-* the seed's projection: seconds for a 64 px, 200-step W+ projection (perceptual + noise
+* the paper's projection: seconds for a 64 px, 200-step W+ projection (perceptual + noise
   regularisation), against the 60 s target;
 * optionally (``reference=PATH``, a local checkout of rosinality/stylegan2-pytorch; nothing is
   copied, its ``model.py`` is imported) its Generator and Discriminator at the *same*
@@ -211,7 +211,7 @@ def inference_rate(G: Generator, batch: int = 32, repeats: int = 3) -> dict:
 
 
 def projection_seconds(G: Generator, steps: int = 200, net=None, precision: str = "fp32") -> dict:
-    """Wall-clock seconds of one ``steps``-step W+ projection of a 64 px-like target (the seed's step 2)."""
+    """Wall-clock seconds of one ``steps``-step W+ projection of a 64 px-like target (the paper's step 2)."""
     target = G.sample(1, seed=123)
     pc = ProjectConfig(steps=steps, space="w+", perceptual="analysis", precision=precision, w_avg_samples=2000)
     t = time.perf_counter()

@@ -1,12 +1,12 @@
-"""Faces for StyleGAN2: FFHQ-aligned training faces and the seed's evaluation scenes (with truth).
+"""Faces for StyleGAN2: FFHQ-aligned training faces and the paper's evaluation scenes (with truth).
 
 StyleGAN2's FFHQ model was trained on faces aligned by one recipe (eyes level, centred on the eyes
 and mouth, a square crop of about 4 eye distances; :func:`helpers.faces.detect.ffhq_quad`); a
-photo must be aligned the same way before projection (seed 001, step 1). The demo generator is
+photo must be aligned the same way before projection (the StyleGAN2 masked-face paper, step 1). The demo generator is
 therefore trained on SynthFaces aligned by the same recipe (:func:`training_faces`), rendered at
 twice the size and area-averaged down so the crops are sharp.
 
-A *scene* (:func:`make_scenes`) is the seed's input, drawn by SynthFaces with its exact truth:
+A *scene* (:func:`make_scenes`) is the paper's input, drawn by SynthFaces with its exact truth:
 
 - ``masked``: a photo of person p wearing a face mask (pose A, light A), its ``truth`` (the same
   photo without the mask) and the face-mask pixels ``mask``;
@@ -14,7 +14,7 @@ A *scene* (:func:`make_scenes`) is the seed's input, drawn by SynthFaces with it
 - ``donors``: photos of *other* people showing an expression (``"happiness"``: AU6+AU12, the
   seed's joy; ``"surprise"``: AU1+2+5+26) for the optional expression change;
 - optionally a *mole* (a small dark spot on the lower cheek, under the face mask) drawn on the
-  person in both photos and in the truth, to test the seed's "moles are lost in projection".
+  person in both photos and in the truth, to test the paper's "moles are lost in projection".
 
 Test people come from :data:`TEST_IDENTITIES` (ids 200,000+), never seen in training (the demo
 trains on SynthFaces' default ids 0..9,999).
@@ -137,7 +137,7 @@ def draw_mole(image: np.ndarray, landmarks: np.ndarray, radius: float) -> tuple[
 
 @dataclass
 class Scene:
-    """The seed's inputs for one person, drawn with their truth (all uint8 HWC RGB, landmarks px)."""
+    """The paper's inputs for one person, drawn with their truth (all uint8 HWC RGB, landmarks px)."""
 
     identity: int
     masked: np.ndarray              # the photo with a face mask

@@ -1,5 +1,5 @@
-"""Seed 001 measured: projection quality, the mask region against the truth, what each layer group
-carries, the seed's findings re-tested, the claims table and the findings. Shown in notebook 04 §5-8.
+"""The StyleGAN2 masked-face paper measured: projection quality, the mask region against the truth, what each layer group
+carries, the paper's findings re-tested, the claims table and the findings. Shown in notebook 04 §5-8.
 
 The seed showed pictures; SynthFaces draws the truth (:mod:`helpers.stylegan2.data`). Every
 table here is a pandas DataFrame computed from a run; :func:`claims_table` and :func:`findings`
@@ -102,7 +102,7 @@ def _misalign(image: np.ndarray, angle: float = 20.0, scale: float = 0.8, shift=
 
 def alignment_effect(G: Generator, scenes: Sequence[Scene], cfg: ProjectConfig, net=None) -> pd.DataFrame:
     """Projection quality of the unmasked photos FFHQ-aligned vs taken as they come (rotated 20 deg,
-    scaled 0.8, shifted): the seed's reason for step 1. One row per input kind."""
+    scaled 0.8, shifted): the paper's reason for step 1. One row per input kind."""
     photos = np.stack([s.unmasked for s in scenes])
     aligned, _, _ = align_batch(photos, np.stack([s.unmasked_landmarks for s in scenes]), G.size)
     raw = np.stack([cv2.resize(_misalign(p), (G.size, G.size), interpolation=cv2.INTER_AREA) for p in photos])
@@ -237,8 +237,8 @@ def crossover_sweep(G: Generator, masked, unmasked, scenes: Sequence[Scene], net
 
 def expression_transfer(G: Generator, masked, unmasked, donors: Mapping[str, object], scenes: Sequence[Scene],
                         net=None, mix: MixConfig | None = None) -> pd.DataFrame:
-    """The seed's experiment 2 and its layer sweep: the donor's latent at one resolution group
-    (None = no donor) of the seed's mix. Rows: expression x group; columns: AU12, AU25, AU26, AU6,
+    """The paper's experiment 2 and its layer sweep: the donor's latent at one resolution group
+    (None = no donor) of the paper's mix. Rows: expression x group; columns: AU12, AU25, AU26, AU6,
     AU1+2 of the result (analysis), the donor's true AUs, mouth-shape distance to the donor
     (inter-ocular units), pose error, identity distance to the person."""
     mix = mix or MixConfig()
@@ -341,7 +341,7 @@ def _verdict(ok: bool, partly: bool = False) -> str:
 
 
 def claims_table(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    """Seed 001's claims -> what ``tables`` (of :func:`run_seed_evaluation`) measured -> verdict, why.
+    """The StyleGAN2 masked-face paper's claims -> what ``tables`` (of :func:`run_seed_evaluation`) measured -> verdict, why.
 
     Rules (numbers from the tables, thresholds :data:`SEAM_TOLERANCE`, :data:`JAW_TOLERANCE`):
     alignment helps if the aligned input projects with lower perceptual distance *and* higher PSNR;
@@ -402,7 +402,7 @@ def claims_table(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     better_jaw, better_psnr = abs(f["jaw_length_err"]) < abs(jl), f["psnr"] > s["psnr"]
     rows.append(("Proposed fix: inpaint the mask region first, then project and mix",
                  f"jaw length error {f['jaw_length_err']:+.3f} vs {jl:+.3f} IOD; PSNR {f['psnr']:.1f} vs {s['psnr']:.1f} dB",
-                 _verdict(better_jaw and better_psnr, better_jaw or better_psnr), "inpaint-first vs the seed's pipeline"))
+                 _verdict(better_jaw and better_psnr, better_jaw or better_psnr), "inpaint-first vs the paper's pipeline"))
     e = tables["expression"]
     parts, oks = [], []
     for expr in e["expression"].unique():
@@ -413,7 +413,7 @@ def claims_table(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
         parts.append(f"{expr}: mouth AUs {mouth:.2f} vs brow/cheek AUs {other:.2f}")
     rows.append(("Expression transfer through the 16x16 layers mostly changes the mouth opening",
                  "; ".join(parts), _verdict(all(oks), any(oks)), "summed AU changes against no donor"))
-    return pd.DataFrame(rows, columns=["seed claim", "measured", "verdict", "how"])
+    return pd.DataFrame(rows, columns=["claim", "measured", "verdict", "how"])
 
 
 def findings(tables: Mapping[str, pd.DataFrame], settings: Mapping | None = None) -> list[str]:
@@ -441,7 +441,7 @@ def findings(tables: Mapping[str, pd.DataFrame], settings: Mapping | None = None
                    "projection reproduces a face only as well as the generator can draw it.")
     if "masked projection" in r.index:
         mp, pr = r.loc["masked projection"], r.loc["projection"]
-        out.append(f"Masked projection (loss outside the mask only) vs the seed's plain projection: PSNR "
+        out.append(f"Masked projection (loss outside the mask only) vs the paper's plain projection: PSNR "
                    f"{mp.psnr:.1f} vs {pr.psnr:.1f} dB, jaw width error {mp.jaw_width_err:+.3f} vs {pr.jaw_width_err:+.3f} "
                    "IOD: " + ("ignoring the mask helps." if mp.psnr > pr.psnr else "ignoring the mask does not help here."))
     g = tables["groups"].set_index("resolution")

@@ -1,4 +1,4 @@
-"""The measuring instruments of notebook 04 that the seed's pictures only showed.
+"""The measuring instruments of notebook 04 that the paper's pictures only showed.
 
 All images are uint8 (N, H, W, 3) RGB in the photos' frame unless a name says otherwise; landmarks
 (N, 68, 2) pixels. The face-analysis network (:mod:`helpers.faces.analysis`) reads landmarks, AUs,

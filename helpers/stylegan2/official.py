@@ -64,7 +64,7 @@ NVIDIA_CDN = "https://nvlabs-fi-cdn.nvidia.com/stylegan2-ada-pytorch/pretrained"
 #: published FFHQ generators (NVIDIA's CDN). sha256 None: pinned on first download (see module doc).
 OFFICIAL = {
     "ffhq1024": {"url": f"{NVIDIA_CDN}/transfer-learning-source-nets/ffhq-res1024-mirror-stylegan2-noaug.pkl",
-                 "sha256": None, "note": "StyleGAN2 config F, FFHQ 1024 (the seed's model), converted from TF"},
+                 "sha256": None, "note": "StyleGAN2 config F, FFHQ 1024 (the paper's model), converted from TF"},
     "ffhq512": {"url": f"{NVIDIA_CDN}/transfer-learning-source-nets/ffhq-res512-mirror-stylegan2-noaug.pkl",
                 "sha256": None, "note": "StyleGAN2 config F, FFHQ 512"},
     "ffhq256": {"url": f"{NVIDIA_CDN}/transfer-learning-source-nets/ffhq-res256-mirror-paper256-noaug.pkl",

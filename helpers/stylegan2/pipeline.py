@@ -1,6 +1,6 @@
-"""The seed's pipeline: align, project, style-mix, Poisson-blend — and its proposed fix, inpaint first.
+"""The paper's pipeline: align, project, style-mix, Poisson-blend — and its proposed fix, inpaint first.
 
-Seed 001 (steps 1-5), for a masked photo M and an unmasked photo U of the same person::
+The StyleGAN2 masked-face paper (steps 1-5), for a masked photo M and an unmasked photo U of the same person::
 
     1. align M and U the FFHQ way                     (helpers.stylegan2.data.align_face)
     2. project each: w+_M, w+_U                       (helpers.stylegan2.project.project)
@@ -16,10 +16,10 @@ it), or all from U / M.
 Variants measured against the truth (:func:`complete`, ``variant=``):
 
 - ``"projection"``: project M alone and blend G(w+_M) (no second photo);
-- ``"seed"``: the seed's pipeline (steps 1-5);
+- ``"seed"``: the paper's pipeline (steps 1-5);
 - ``"masked projection"``: project M with the loss outside the mask only, blend G(w+);
-- ``"masked + mix"``: the seed's pipeline with the masked projection of M as the coarse source;
-- ``"inpaint-first"``: the seed's proposed fix: complete M's mask region with notebook 02's GLCIC
+- ``"masked + mix"``: the paper's pipeline with the masked projection of M as the coarse source;
+- ``"inpaint-first"``: the paper's proposed fix: complete M's mask region with notebook 02's GLCIC
   first (:func:`inpainter`), project that, then mix and blend.
 """
 from __future__ import annotations
@@ -51,7 +51,7 @@ INPAINTERS = ("glcic_mouth64", "glcic_random64")
 
 @dataclass
 class MixConfig:
-    """Which photo feeds which layers (seed 001 steps 3-4)."""
+    """Which photo feeds which layers (the StyleGAN2 masked-face paper steps 3-4)."""
 
     coarse: tuple = (4, 8)            # resolutions fed by the masked photo: pose and outline (the seed)
     expression: tuple = (16,)         # resolutions fed by the expression donor, when one is given (the seed)

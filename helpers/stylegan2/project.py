@@ -1,4 +1,4 @@
-"""Projection: find the latent (W or W+) and noise maps whose image matches a target (seed 001, step 2).
+"""Projection: find the latent (W or W+) and noise maps whose image matches a target (the StyleGAN2 masked-face paper, step 2).
 
 The reference procedure (Karras et al. 2020, App. D; NVIDIA's ``projector.py``; rosinality's
 ``projector.py``), for each target image x::
@@ -17,7 +17,7 @@ noise map and its 2x, 4x ... average-pooled versions down to 8x8, the squared au
 a one-pixel shift in x and in y (so the noise cannot carry the image). ``sigma_w`` is the spread of
 w over the 10,000 samples. W: one w for all layers; W+ (``space="w+"``): one w per layer.
 
-Masked projection (``mask`` given, ours beside the seed's plain one): the loss sees only the pixels
+Masked projection (``mask`` given, ours beside the paper's plain one): the loss sees only the pixels
 *outside* the mask. The perceptual feature differences are weighted by the
 known-pixel fraction at each feature map's resolution; the pixel MSE is taken over known pixels.
 The hole is set to mid-grey in *both* images first, so the target's hidden pixels (the face

@@ -71,7 +71,7 @@ def mix_styles(base: torch.Tensor, sources: dict, num_ws: int | None = None) -> 
     """w+ ``base`` (N, num_ws, w_dim) with the entries ``sources[indices]`` replaced.
 
     ``sources`` maps a tuple of w+ indices to the w+ (N, num_ws, w_dim) (or w (N, w_dim)) that
-    feeds them: ``mix_styles(w_unmasked, {(0, 1, 2, 3): w_masked})`` is the seed's step 3.
+    feeds them: ``mix_styles(w_unmasked, {(0, 1, 2, 3): w_masked})`` is the paper's step 3.
     """
     if base.ndim != 3:
         raise ValueError(f"base must be w+ (N, num_ws, w_dim), got {tuple(base.shape)}")

@@ -3,7 +3,7 @@
 No face data set may be committed and nothing is downloaded in CI, so the course draws its own
 faces. Each picture is a parametric person (face shape, jaw, skin tone, eye shape and colour,
 brows, nose, lips, hair style and colour, optional glasses and beard) showing 17 Action Units
-(the OpenFace AUs of seed 003) at a small head pose, lit from one side, in front of a random
+(the OpenFace AUs of the ConvNeXt GANimation thesis) at a small head pose, lit from one side, in front of a random
 background, optionally behind a surgical or cloth face mask. Because the picture is drawn *from*
 the 68 iBUG landmarks, every label is exact: landmarks, AU intensities, identity, expression,
 smiling, pose, the mask pixels and the same face without the mask.
@@ -20,7 +20,7 @@ Pieces (geometry and pixels are separate so landmark tests need no drawing):
 
 AU model (face units: the cheekbone half-width is ~1 unit = 0.3 x image size; y grows downwards;
 every displacement is per unit of intensity, linear unless said; intensities are clipped to
-[0, 3]; 2.0 is the usual maximum, as in seed 003):
+[0, 3]; 2.0 is the usual maximum, as in the ConvNeXt GANimation thesis):
 
 ====  =====================  ===================================================  ====================
 AU    name                   landmarks moved (per unit intensity)                 drawn detail
@@ -62,9 +62,9 @@ AU    name                   landmarks moved (per unit intensity)               
 ====  =====================  ===================================================  ====================
 
 Joint effects add up (synergy AU6+AU12+AU25 gives a smile with teeth; AU23 thins the lips that
-AU25 parts, the "competition" of seed 003). The lips never cross, the lids never cross.
+AU25 parts, the "competition" of the ConvNeXt GANimation thesis). The lips never cross, the lids never cross.
 
-Expressions (seed 003 Table 2.2) are AU presets scaled by an intensity (``expression_aus``):
+Expressions (the ConvNeXt GANimation thesis' Table 2.2) are AU presets scaled by an intensity (``expression_aus``):
 natural (none), happiness AU6+12, sadness AU1+4+15, surprise AU1+2+5+26, fear
 AU1+2+4+5+7+20+26, anger AU4+5+7+23, disgust AU9+15 (the thesis adds AU16, lower lip depressor,
 which is not among the 17 OpenFace AUs and is therefore left out), contempt AU12+14.
@@ -468,7 +468,7 @@ def export(out_dir, n: int, seed: int = 0, size: int = 128, *, split: str | None
 
 def au_sweep(identity: int = 0, au: int = 12, steps=(0.0, 0.4, 0.8, 1.2, 1.6, 2.0), size: int = 128,
              base=None, pose=(0.0, 0.0, 0.0), seed: int = 0) -> list[dict]:
-    """Render one person with one AU swept over ``steps`` (seed 003 Fig. 2.1), others at ``base``."""
+    """Render one person with one AU swept over ``steps`` (the ConvNeXt GANimation thesis' Fig. 2.1), others at ``base``."""
     if au not in AUS:
         raise ValueError(f"au must be one of {AUS}, got {au!r}")
     b = check_aus(np.zeros(len(AUS)) if base is None else base)
@@ -561,7 +561,7 @@ def gallery(path, size: int = 128, identities=GALLERY_IDS, seed: int = 0) -> Pat
     ax.tick_params(length=0)
     for sp in ax.spines.values():
         sp.set_visible(False)
-    fig.text(0.5, 1 - 8 / H, "SynthFaces: people x expressions (seed 003 Table 2.2, intensity 1.5), "
+    fig.text(0.5, 1 - 8 / H, "SynthFaces: people x expressions (the ConvNeXt GANimation thesis' Table 2.2, intensity 1.5), "
              "head pose, face masks", ha="center", va="top", fontsize=9)
     _atomic_savefig(fig, path)
     return Path(path)

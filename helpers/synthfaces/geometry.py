@@ -23,7 +23,7 @@ AU_NAMES = {
     12: "lip corner puller", 14: "dimpler", 15: "lip corner depressor", 17: "chin raiser",
     20: "lip stretcher", 23: "lip tightener", 25: "lips part", 26: "jaw drop", 45: "blink",
 }
-AU_MAX = 3.0  # intensities are clipped to [0, AU_MAX]; 2.0 is the usual maximum (seed 003)
+AU_MAX = 3.0  # intensities are clipped to [0, AU_MAX]; 2.0 is the usual maximum (the ConvNeXt GANimation thesis)
 
 # Framing: one face unit is FRAME_UNIT * size pixels and the image centre sits at FRAME_CENTER
 # (face units) for scale 1 and no shift.

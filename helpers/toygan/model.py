@@ -3,7 +3,7 @@
 Why a toy first: in two dimensions the whole story of a GAN fits in one picture. The real data
 are a few tight clusters ("modes"); the generator maps noise z to points; the discriminator is a
 function of the plane whose value D(x) in (0, 1) we can draw as a background colour. Training
-alternates (1) a discriminator step and (2) a generator step, exactly as for faces (seed 002), but
+alternates (1) a discriminator step and (2) a generator step, exactly as for faces (the GLCIC course study), but
 it takes seconds, and failure modes such as *mode collapse* (the generator covers only some
 clusters) are visible and measurable with :func:`mode_coverage`.
 
