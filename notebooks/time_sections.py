@@ -27,7 +27,6 @@ from helpers.core.files import atomic_write_bytes
 
 HERE = Path(__file__).resolve().parent
 TIMINGS = HERE / "timings.json"
-PROFILES = ("quick", "demo", "full")
 
 
 def _seconds(cell) -> float:

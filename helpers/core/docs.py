@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from helpers.core.files import atomic_write_bytes
-from helpers.core.release import README_HEAD, releases_table
+from helpers.core.release import readme_text, releases_table
 
 __all__ = ["ROOT", "repository", "sections", "times_table", "render", "render_notebook", "build", "check", "TABLES", "FIELD",
            "PLACEHOLDER", "TemplateError"]
@@ -50,8 +50,7 @@ PLACEHOLDER = re.compile(r"@@[A-Za-z0-9_]+@@")
 README_TEMPLATE = Path("docs") / "README.template.md"
 TEMPLATE_KEY = "template"
 FILTERS: dict[str, Callable[[float], float]] = {
-    "pct": lambda v: 100 * v, "min": lambda v: v / 60, "h": lambda v: v / 3600, "mb": lambda v: v / 1e6,
-    "neg": lambda v: -v, "abs": abs, "k": lambda v: v / 1000}
+    "pct": lambda v: 100 * v, "min": lambda v: v / 60, "h": lambda v: v / 3600}
 
 
 class TemplateError(ValueError):
@@ -299,9 +298,7 @@ def outputs(root: Path = ROOT) -> dict[Path, str]:
     for path in sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb")):
         nb = json.loads(path.read_text())
         out[path] = _notebook_text(render_notebook(nb, rec, f"notebooks/{path.name}"))
-    ck = root / "checkpoints"
-    total = sum(p.stat().st_size for p in ck.glob("*.safetensors"))
-    out[ck / "README.md"] = README_HEAD + releases_table(ck) + "\n" + f"\nTotal size of the weights: {total / 1e6:.1f} MB.\n"
+    out[root / "checkpoints" / "README.md"] = readme_text(root / "checkpoints")
     return out
 
 

@@ -28,7 +28,7 @@ from helpers.core.files import atomic_write_bytes, sha256
 from helpers.core.runtime import CHECKPOINT_DIR
 
 __all__ = ["check_name", "save_release", "read_manifest", "load_release", "load_state",
-           "releases_table", "write_readme", "check_state_dict", "SYNTHFACES"]
+           "releases_table", "readme_text", "write_readme", "check_state_dict", "SYNTHFACES"]
 
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 #: the ``data`` entry of a release trained on the course's own procedural faces
@@ -209,12 +209,15 @@ Run outputs (`runs/`) are git-ignored. This file is generated: `python -m helper
 """
 
 
+def readme_text(directory: str | os.PathLike = CHECKPOINT_DIR) -> str:
+    """The text of ``<directory>/README.md``: the releases table and the weights' total size."""
+    total = sum(p.stat().st_size for p in Path(directory).glob("*.safetensors"))
+    return README_HEAD + releases_table(directory) + "\n" + f"\nTotal size of the weights: {total / 1e6:.1f} MB.\n"
+
+
 def write_readme(directory: str | os.PathLike = CHECKPOINT_DIR) -> Path:
     """Rewrite ``<directory>/README.md`` from the manifests (atomically)."""
-    text = README_HEAD + releases_table(directory) + "\n"
-    total = sum(p.stat().st_size for p in Path(directory).glob("*.safetensors"))
-    text += f"\nTotal size of the weights: {total / 1e6:.1f} MB.\n"
-    return atomic_write_bytes(Path(directory) / "README.md", text.encode())
+    return atomic_write_bytes(Path(directory) / "README.md", readme_text(directory).encode())
 
 
 if __name__ == "__main__":
