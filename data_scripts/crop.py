@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
+from helpers.core.runtime import bar as tqdm, set_progress
 
 from data_scripts.common import Summary, atomic_write_bytes, iter_images, safe_filename
 from data_scripts.filter_faces import load_photo
@@ -275,6 +275,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    if getattr(args, "quiet", False):
+        set_progress(False)
     try:
         s = crop_folder(args.mode, args.src, args.out, size=args.size, version=getattr(args, "version", "v2"),
                         eye_mouth=getattr(args, "eye_mouth", 80.0), level_eyes=not getattr(args, "no_level", False),

@@ -43,7 +43,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from PIL import Image
-from tqdm.auto import tqdm
+from helpers.core.runtime import bar as tqdm, set_progress
 
 from .common import Summary, atomic_write_bytes, inside, safe_filename
 
@@ -505,6 +505,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     a = build_parser().parse_args(argv)
+    if a.no_progress:
+        set_progress(False)
     cfg = FetchConfig(timeout=a.timeout, retries=a.retries, backoff=a.backoff, max_bytes=int(a.max_mb * 2**20),
                       min_side=a.min_side, user_agent=a.user_agent, allow_octet_stream=a.allow_octet_stream)
     s = download(a.lists, a.out, column=a.column, workers=a.workers, per_host=a.per_host, host_delay=a.host_delay,

@@ -61,7 +61,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
+from helpers.core.runtime import bar as tqdm, set_progress
 
 from data_scripts.common import Summary, atomic_write_bytes, iter_images, safe_filename
 from helpers.faces import detect as D
@@ -283,6 +283,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    if getattr(args, "quiet", False):
+        set_progress(False)
     try:
         s = filter_faces(args.src, args.out, min_face=args.min_face, min_score=args.min_score, upsample=args.upsample,
                          same_person=None if args.keep_repeats else args.same_person, multi=args.multi,

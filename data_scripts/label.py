@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
+from helpers.core.runtime import bar as tqdm, set_progress
 
 from data_scripts.common import Summary, atomic_write_bytes, iter_images
 from data_scripts.crop import AFF_COLUMNS, box_of
@@ -497,6 +497,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    if getattr(args, "quiet", False):
+        set_progress(False)
     try:
         if args.what == "landmarks":
             s = label_landmarks(args.root, args.backend, args.overwrite, args.device, progress=not args.quiet)

@@ -37,11 +37,7 @@ from data_scripts.common import IMAGE_SUFFIXES, Summary, atomic_write_bytes, ins
 from helpers.faces import detect
 from helpers.faces.data import FaceWriter, read_manifest
 
-try:  # tqdm is a project dependency; a plain loop keeps the module importable without it
-    from tqdm.auto import tqdm
-except ImportError:  # pragma: no cover
-    def tqdm(it, **kw):
-        return it
+from helpers.core.runtime import bar as tqdm
 
 # --------------------------------------------------------------------------------------------
 # Labels shared by every preparer

@@ -65,7 +65,7 @@ from pathlib import Path
 from typing import Callable, Protocol
 from urllib.parse import parse_qs, quote_plus, urlsplit
 
-from tqdm.auto import tqdm
+from helpers.core.runtime import bar as tqdm, set_progress
 
 from .common import Summary, atomic_write_bytes, inside
 from .download_urls import (R_DONE, FetchConfig, FetchError, HostLimiter, clean_stale_temps, existing_files,
@@ -539,6 +539,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     a = build_parser().parse_args(argv)
+    if a.no_progress:
+        set_progress(False)
     bcfg = BrowserConfig(headless=not a.show_browser, extra_args=tuple(a.chrome_arg), scroll_pause=a.scroll_pause,
                          max_rounds=a.max_rounds)
     if a.chrome_binary is not None:

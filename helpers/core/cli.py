@@ -14,7 +14,11 @@ Same flags everywhere::
 refused. ``--data``, ``--threads`` and ``--device`` are shortcuts for the fields of those names.
 A method plugs in through :class:`helpers.core.loop.Method` plus two hooks, ``release(result,
 name, command) -> path`` and ``evaluate_release(name) -> dict``; its ``__main__`` passes its
-``bench(profiles, repeats) -> dict`` function.
+``bench(profiles, repeats) -> dict`` function and any further subcommands as :class:`Command`
+objects, so ``python -m helpers.<method> --help`` lists every one of them::
+
+    cli.main(METHOD, module="helpers.lafin", bench=bench,
+             commands=[cli.Command("real", "real-face measures of a predictor", real_args, real_run)])
 """
 from __future__ import annotations
 
@@ -23,14 +27,29 @@ import inspect
 import json
 import shlex
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from helpers.core.files import atomic_write_bytes
 from helpers.core import runtime
 from helpers.core.config import parse_set
 from helpers.core.loop import distributed_env, train
 
-__all__ = ["main", "make_config", "command_line"]
+__all__ = ["main", "make_config", "command_line", "Command"]
+
+
+@dataclass(frozen=True)
+class Command:
+    """A method's subcommand beyond ``train | release | evaluate | bench``.
+
+    ``arguments(parser)`` adds its flags; ``run(args, command)`` does the work and returns the exit
+    status (``command`` is the line as typed, for manifests and result files).
+    """
+    name: str
+    help: str
+    arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace, str], int]
 
 
 def command_line(module: str, argv: list[str]) -> str:
@@ -48,7 +67,7 @@ def make_config(method, args: argparse.Namespace):
     return method.config_class.for_profile(args.profile, **over)
 
 
-def _parser(prog: str, description: str) -> argparse.ArgumentParser:
+def _parser(prog: str, description: str, commands=()) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=prog, description=description)
     sub = p.add_subparsers(dest="cmd", required=True)
 
@@ -69,7 +88,8 @@ def _parser(prog: str, description: str) -> argparse.ArgumentParser:
     t.add_argument("--release", default=None, metavar="NAME",
                    help="when the run is finished, write checkpoints/NAME.safetensors + NAME.json")
     t.add_argument("--dry-run", action="store_true", help="print the resolved config and stop")
-    t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    t.add_argument("--no-progress", action="store_true",
+                   help="no progress bars at all (by default they are drawn only on a terminal)")
     r = sub.add_parser("release", help="measure a finished run and write it as a release")
     r.add_argument("name")
     config_flags(r)
@@ -83,14 +103,23 @@ def _parser(prog: str, description: str) -> argparse.ArgumentParser:
     b.add_argument("--reference", default=None, metavar="PATH",
                    help="a local checkout of the method's reference implementation, timed in the same run "
                         "(methods whose benchmark compares with one)")
+    for c in commands:
+        if c.name in sub.choices:
+            raise ValueError(f"subcommand {c.name!r} is defined twice")
+        c.arguments(sub.add_parser(c.name, help=c.help, description=c.help))
     return p
 
 
-def main(method, argv: list[str] | None = None, module: str | None = None, bench=None) -> int:
+def main(method, argv: list[str] | None = None, module: str | None = None, bench=None,
+         commands: tuple[Command, ...] | list[Command] = ()) -> int:
     """Run the command line for ``method`` (a :class:`helpers.core.loop.Method` with the hooks)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     module = module or f"helpers.{method.name}"
-    args = _parser(f"python -m {module}", (method.__doc__ or module).strip().splitlines()[0]).parse_args(argv)
+    args = _parser(f"python -m {module}", (method.__doc__ or module).strip().splitlines()[0],
+                   commands).parse_args(argv)
+    extra = {c.name: c for c in commands}
+    if args.cmd in extra:
+        return int(extra[args.cmd].run(args, command_line(module, argv)) or 0)
     rank = distributed_env()[0]
     if args.cmd in ("train", "release"):
         try:
@@ -102,6 +131,8 @@ def main(method, argv: list[str] | None = None, module: str | None = None, bench
             print(json.dumps(cfg.to_dict(), indent=1))
             return 0
         if args.cmd == "train":
+            if args.no_progress:
+                runtime.set_progress(False)
             res = train(method, cfg, run_dir, budget_minutes=args.budget_minutes,
                         max_steps=args.max_steps, progress=not args.no_progress)
             if rank == 0:

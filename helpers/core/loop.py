@@ -382,7 +382,7 @@ def train(method: Method, cfg: Config, run_dir=None, *, budget_minutes: float | 
 
 
 def _train(method, cfg, path, budget_minutes, max_steps, progress, rank, world, local_rank):
-    from tqdm.auto import tqdm
+    from helpers.core.runtime import bar as tqdm
 
     device = _device(cfg, local_rank, world)
     if world > 1:

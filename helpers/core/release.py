@@ -13,12 +13,14 @@ This module knows no method; a method chooses which of its metrics are the ``hea
 """
 from __future__ import annotations
 
+import copy
 import datetime as _dt
 import json
 import os
 import re
 import sys
 from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 import torch
@@ -27,12 +29,73 @@ from torch import nn
 from helpers.core.files import atomic_write_bytes, sha256
 from helpers.core.runtime import CHECKPOINT_DIR
 
-__all__ = ["check_name", "save_release", "read_manifest", "load_release", "load_state",
-           "releases_table", "readme_text", "write_readme", "check_state_dict", "SYNTHFACES"]
+__all__ = ["Release", "check_name", "save_release", "read_manifest", "load_release", "load_state",
+           "releases_table", "readme_text", "write_readme", "check_state_dict", "fp16_copy", "data_entry",
+           "SYNTHFACES"]
 
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 #: the ``data`` entry of a release trained on the course's own procedural faces
 SYNTHFACES = {"name": "SynthFaces (procedural, helpers.synthfaces)", "licence": "MIT (this repository)"}
+
+
+@dataclass
+class Release:
+    """What every method's ``load_release(name)`` returns: the loaded networks, the run's config
+    (the method's ``Config``, or ``None`` where a release predates it) and the manifest.
+
+    ``release.models["G"]`` or ``release.G`` is a network in eval mode on the CPU; ``release.model``
+    is the only one when there is one; ``release.metrics`` is ``manifest["metrics"]``.
+    """
+    name: str
+    models: dict
+    config: Any = None
+    manifest: dict = field(default_factory=dict)
+
+    @property
+    def model(self) -> nn.Module:
+        if len(self.models) != 1:
+            raise AttributeError(f"release {self.name!r} holds {sorted(self.models)}: use .models[...]")
+        return next(iter(self.models.values()))
+
+    @property
+    def metrics(self) -> dict:
+        return self.manifest.get("metrics", {})
+
+    def __getattr__(self, key: str):
+        models = self.__dict__.get("models") or {}
+        if key in models:
+            return models[key]
+        raise AttributeError(f"release {self.__dict__.get('name')!r} has no attribute or model {key!r} "
+                             f"(models: {sorted(models)})")
+
+
+def fp16_copy(model: nn.Module) -> nn.Module:
+    """An eval-mode CPU float32 copy whose floating tensors went through float16 and back.
+
+    A release stored in float16 is measured on this copy, so the manifest's numbers are the stored
+    file's, not the float32 run's.
+    """
+    out = copy.deepcopy(model).cpu().float()
+    with torch.no_grad():
+        for t in list(out.parameters()) + list(out.buffers()):
+            if t.is_floating_point():
+                t.copy_(t.half().float())
+    return out.eval()
+
+
+def data_entry(data: str | os.PathLike, synthetic: str | Sequence[str] = ("synthfaces",), **extra) -> dict:
+    """The manifest's ``data``: SynthFaces (with ``extra`` facts), or a folder's ``data.json``.
+
+    ``data`` is a config's ``data`` field; names in ``synthetic`` mean the course's procedural faces.
+    A folder without ``data.json`` (name, licence, source) is recorded with a note asking for one.
+    """
+    synthetic = (synthetic,) if isinstance(synthetic, str) else tuple(synthetic)
+    if str(data) in synthetic:
+        return {**SYNTHFACES, **_jsonable(extra)}
+    info = Path(data) / "data.json"
+    if info.exists():
+        return json.loads(info.read_text())
+    return {"name": str(data), "licence": "not stated: add data.json (name, licence) to the folder"}
 
 
 def check_name(name: str) -> str:

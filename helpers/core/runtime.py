@@ -122,3 +122,28 @@ def describe() -> str:
     dev = device()
     return (f"profile={profile()}  device={dev}  torch={torch.__version__}  "
             f"threads={torch.get_num_threads()}  colab={in_colab()}")
+
+
+def progress_wanted() -> bool:
+    """Whether progress bars are drawn: ``FACES_PROGRESS=1``/``0`` decides; otherwise only where a
+    person watches (stderr is a terminal, or a Jupyter kernel), so logs and CI stay readable."""
+    flag = os.environ.get("FACES_PROGRESS", "").strip().lower()
+    if flag in ("0", "false", "no", "off"):
+        return False
+    if flag in ("1", "true", "yes", "on"):
+        return True
+    if "ipykernel" in sys.modules:
+        return True
+    return bool(getattr(sys.stderr, "isatty", lambda: False)())
+
+
+def set_progress(on: bool) -> None:
+    """Turn every progress bar of the course on or off for this process (``--no-progress``)."""
+    os.environ["FACES_PROGRESS"] = "1" if on else "0"
+
+
+def bar(iterable=None, *, disable: bool = False, **kw):
+    """A ``tqdm`` progress bar, drawn only when :func:`progress_wanted` (and ``disable`` is false)."""
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, disable=disable or not progress_wanted(), **kw)

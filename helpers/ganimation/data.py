@@ -177,7 +177,7 @@ def _draw(q: dict, aus: np.ndarray, size: int) -> dict:
 
 def _edit_arrays(kind: str, n: int, size: int, seed: int, pose_range: float, intensity: float,
                  progress: bool) -> dict:
-    from tqdm.auto import tqdm
+    from helpers.core.runtime import bar as tqdm
 
     ids = list(TEST_IDENTITIES)
     mixed = [SynthFaces(seed, size, expression="random", pose_range=pose_range, identities=ids),

@@ -33,7 +33,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
+from helpers.core.runtime import bar as tqdm
 
 from helpers.core import metrics, release, runtime
 from helpers.core.checkpoint import checkpoint_step, load_models

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
+from helpers.core.runtime import bar as tqdm
 
 from helpers.core import runtime
 from helpers.core.files import atomic_write

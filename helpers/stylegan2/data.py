@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 import torch
-from tqdm.auto import tqdm
+from helpers.core.runtime import bar as tqdm
 
 from helpers.core import runtime
 from helpers.core.files import atomic_write

@@ -51,7 +51,7 @@ from helpers.core.files import atomic_write, atomic_write_bytes, sha256
 from helpers.core.release import check_state_dict
 from helpers.core.runtime import RUNS_DIR
 from helpers.stylegan2.model import Discriminator, Generator, channels
-from helpers.stylegan2.safe_pickle import (EasyDict, PersistentStub, SafeUnpickler, UnsafePickleError, persistent_stub,
+from helpers.core.safe_pickle import (EasyDict, PersistentStub, SafeUnpickler, UnsafePickleError, persistent_stub,
                                            safe_pickle_load, stub_state)
 
 __all__ = ["UnsafePickleError", "SafeUnpickler", "PersistentStub", "EasyDict", "safe_pickle_load",

@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass
 import pandas as pd
 import torch
 from torch.nn import functional as F
-from tqdm.auto import tqdm
+from helpers.core.runtime import bar as tqdm
 
 from helpers.core import metrics, runtime
 from helpers.core.images import check_images

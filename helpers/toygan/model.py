@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+from helpers.core.runtime import bar as tqdm
 
 from helpers.core.losses import LOSSES, d_loss, g_loss, r1_penalty
 
