@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PROFILE ?= quick
 
-.PHONY: install lab test unit notebooks figures docs strip clean help
+.PHONY: install lab test unit notebooks figures docs bench strip clean help
 
 help:
 	@echo "make lab        open the course in JupyterLab (creates .venv on first use)"
@@ -15,6 +15,7 @@ help:
 	@echo "make notebooks  execute every notebook headless (PROFILE=quick|demo|full) into runs/notebooks/"
 	@echo "make figures    re-make the README figures (notebooks/figures/) by running the notebooks"
 	@echo "make docs       rewrite README.md and the notebooks' introductions from the committed records"
+	@echo "make bench      time every method's training step at the demo size (fp32, bf16) into benchmarks/, then make docs"
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,4 +54,15 @@ clean:
 	rm -rf $(VENV) runs .pytest_cache
 
 docs: $(STAMP)
+	$(BIN)/python -m helpers.core.docs
+
+# Every method's benchmark at the demo size, one thread, into benchmarks/<method>.json (merged: other
+# profiles and reference comparisons measured before are kept); the README's speed table follows.
+BENCH_METHODS  ?= dcgan analysis glcic lafin stylegan2 ganimation idvae
+BENCH_PROFILES ?= demo
+bench: $(STAMP)
+	for m in $(BENCH_METHODS); do \
+	    MPLBACKEND=Agg $(BIN)/python -m helpers.$$m bench --profiles $(BENCH_PROFILES) --threads 1 \
+	        --json benchmarks/$$m.json || exit 1; \
+	done
 	$(BIN)/python -m helpers.core.docs

@@ -36,7 +36,7 @@ from helpers.core import runtime
 from helpers.core.config import parse_set
 from helpers.core.loop import distributed_env, train
 
-__all__ = ["main", "make_config", "command_line", "Command"]
+__all__ = ["main", "make_config", "command_line", "Command", "merge_results"]
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,20 @@ def make_config(method, args: argparse.Namespace):
         if value is not None:
             over[key] = value
     return method.config_class.for_profile(args.profile, **over)
+
+
+def merge_results(old, new):
+    """``new`` laid over ``old``: dictionaries merge key by key, anything else is replaced.
+
+    ``make bench`` re-times the demo profile; the file keeps the other profiles and comparisons
+    measured before. The top-level ``machine`` is the newest run's (what the README's speed table shows).
+    """
+    if isinstance(old, dict) and isinstance(new, dict):
+        out = dict(old)
+        for k, v in new.items():
+            out[k] = merge_results(old[k], v) if k in old and k != "machine" else v
+        return out
+    return new
 
 
 def _parser(prog: str, description: str, commands=()) -> argparse.ArgumentParser:
@@ -99,7 +113,10 @@ def _parser(prog: str, description: str, commands=()) -> argparse.ArgumentParser
     b.add_argument("--profiles", nargs="*", default=list(runtime.PROFILES))
     b.add_argument("--repeats", type=int, default=3)
     b.add_argument("--threads", type=int, default=None)
-    b.add_argument("--json", default=None, help="also write the results to this file")
+    b.add_argument("--json", default=None,
+                   help="also write the results to this file; an existing file keeps what this run did not "
+                        "measure (other profiles, the reference) unless --replace")
+    b.add_argument("--replace", action="store_true", help="with --json: overwrite the file instead of merging")
     b.add_argument("--reference", default=None, metavar="PATH",
                    help="a local checkout of the method's reference implementation, timed in the same run "
                         "(methods whose benchmark compares with one)")
@@ -167,6 +184,10 @@ def main(method, argv: list[str] | None = None, module: str | None = None, bench
             extra["reference"] = args.reference
         res = bench(profiles=args.profiles, repeats=args.repeats, **extra)
         if args.json:
-            atomic_write_bytes(Path(args.json), json.dumps(res, indent=1, default=str).encode())
+            out = Path(args.json)
+            if out.exists() and not args.replace:
+                res = merge_results(json.loads(out.read_text()), json.loads(json.dumps(res, default=str)))
+            atomic_write_bytes(out, json.dumps(res, indent=1, default=str).encode())
+            print(f"wrote {out}")
         return 0
     return 2
