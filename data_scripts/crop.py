@@ -121,17 +121,23 @@ def crop_transform(mode: str, image: np.ndarray, row: dict, *, size: int, versio
 def split_counts(n: int, test: float, train: float | None) -> tuple[int, int | None, str]:
     """Turn ``--test``/``--train`` (counts >= 1 or fractions < 1) into counts for ``n`` images.
 
-    When counts are asked for but there are too few images, the asked proportions are used instead
-    (the GLCIC course study's 100 test of 528 when ``train`` is not given) and a note says so.
+    Asked-for counts that fit are used as they are, ``--train 0`` included (every image in test when
+    ``--test`` is the number of images); ``train=None`` means the rest, which must keep at least one
+    image. When there are too few images, the asked proportions are used instead (the GLCIC course
+    study's 100 test of 528 when ``train`` is not given) and a note says so.
     """
     if test < 0 or (train is not None and train < 0):
         raise ValueError(f"--test/--train must be >= 0, got {test}, {train}")
     n_test = int(round(test * n)) if test < 1 else int(test)
     n_train = None if train is None else (int(round(train * n)) if train < 1 else int(train))
-    if n_test + (n_train or 0) <= n and n_test < n:
+    fits = n_test < n if n_train is None else n_test + n_train <= n
+    if fits:
         return n_test, n_train, ""
-    ratio = n_test / (n_test + n_train) if n_train else 100 / 528
-    new_test = min(n - 1, max(1, int(round(n * ratio)))) if n > 1 else 0
+    ratio = 100 / 528 if n_train is None else n_test / (n_test + n_train)
+    if ratio in (0.0, 1.0):     # only one split asked for: all images go there
+        new_test = int(round(n * ratio))
+    else:
+        new_test = min(n - 1, max(1, int(round(n * ratio)))) if n > 1 else 0
     note = (f"asked for {n_test} test + {n_train if n_train is not None else 'the rest'} train but there are only "
             f"{n} images: using the proportion instead, {new_test} test / {n - new_test} train")
     return new_test, n - new_test, note

@@ -184,6 +184,24 @@ def test_split_counts_and_fractions():
         C.split_counts(10, -1, None)
 
 
+def test_mouth_crop_all_test_split_keeps_every_image_in_test(tmp_path):
+    """``crop mouth ... --test 52 --train 0`` on 52 faces: 52 test, 0 train (not the 100/528 proportion)."""
+    src = sf.export(tmp_path / "faces", 52, size=96, progress=False, split=None)
+    out = tmp_path / "mouth"
+    assert C.main(["mouth", str(src), str(out), "--size", "32", "--test", "52", "--train", "0", "--quiet"]) == 0
+    df = read_manifest(out)
+    assert len(df) == 52
+    assert (df.split == "test").sum() == 52 and (df.split == "train").sum() == 0
+    assert C.split_counts(52, 52, 0) == (52, 0, "")
+    # a normal split of the same images still works: counts, and the default 'the rest' for train
+    again = tmp_path / "mouth2"
+    assert C.main(["mouth", str(src), str(again), "--size", "32", "--test", "12", "--train", "40", "--quiet"]) == 0
+    df2 = read_manifest(again)
+    assert (df2.split == "test").sum() == 12 and (df2.split == "train").sum() == 40
+    assert C.split_counts(52, 12, None) == (12, None, "")
+    assert C.split_counts(52, 0, 52) == (0, 52, "")
+
+
 def test_split_written_deterministically(tmp_path):
     root = tmp_path / "set"
     with FaceWriter(root) as w:

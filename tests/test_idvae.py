@@ -7,7 +7,7 @@ import torch
 
 from helpers import idvae
 from helpers.idvae import model as M
-from helpers.idvae import steps as S
+from helpers.idvae import losses as L
 from helpers.idvae.data import subject_members
 
 
@@ -90,13 +90,13 @@ def test_he_initialisation():
 def test_kl_and_reconstruction_are_their_equations():
     mu, lv = torch.tensor([[0.5, -1.0]]), torch.tensor([[0.2, -0.3]])
     kl = sum(0.5 * (m ** 2 + math.exp(v) - v - 1) for m, v in zip([0.5, -1.0], [0.2, -0.3]))
-    assert M.kl_divergence(mu, lv).item() == pytest.approx(kl, rel=1e-6)
-    assert M.kl_divergence(torch.zeros(3, 64), torch.zeros(3, 64)).item() == 0.0   # q = p
+    assert L.kl_divergence(mu, lv).item() == pytest.approx(kl, rel=1e-6)
+    assert L.kl_divergence(torch.zeros(3, 64), torch.zeros(3, 64)).item() == 0.0   # q = p
     a, b = torch.zeros(2, 3, 4, 4), torch.ones(2, 3, 4, 4) * 0.5
-    assert M.reconstruction_nll(a, b).item() == pytest.approx(48 * 0.25)            # per-image sum
+    assert L.reconstruction_nll(a, b).item() == pytest.approx(48 * 0.25)            # per-image sum
     with pytest.raises(ValueError):
-        M.reconstruction_nll(a, b[:1])
-    l, k, n = M.identity_stage_loss(mu, lv, a[:1], b[:1], 1e-5, 0.01)
+        L.reconstruction_nll(a, b[:1])
+    l, k, n = L.identity_stage_loss(mu, lv, a[:1], b[:1], 1e-5, 0.01)
     assert l.item() == pytest.approx(1e-5 * k.item() + 0.01 * n.item())
 
 
@@ -104,38 +104,38 @@ def test_gan_losses_are_eq_3():
     r, x1, xp = torch.tensor([1.0, -0.5]), torch.tensor([0.3, -2.0]), torch.tensor([-1.0, 0.7])
     sig = torch.sigmoid
     v = torch.log(sig(r)).mean() + torch.log(1 - sig(x1)).mean() + torch.log(1 - sig(xp)).mean()
-    assert M.gan_d_loss(r, x1, xp).item() == pytest.approx(-v.item(), rel=1e-6)      # D maximises v
+    assert L.gan_d_loss(r, x1, xp).item() == pytest.approx(-v.item(), rel=1e-6)      # D maximises v
     g_mm = torch.log(1 - sig(x1)).mean() + torch.log(1 - sig(xp)).mean()
-    assert M.gan_g_loss(x1, xp, "minimax").item() == pytest.approx(g_mm.item(), rel=1e-6)
+    assert L.gan_g_loss(x1, xp, "minimax").item() == pytest.approx(g_mm.item(), rel=1e-6)
     g_ns = -torch.log(sig(x1)).mean() - torch.log(sig(xp)).mean()
-    assert M.gan_g_loss(x1, xp).item() == pytest.approx(g_ns.item(), rel=1e-6)
+    assert L.gan_g_loss(x1, xp).item() == pytest.approx(g_ns.item(), rel=1e-6)
 
 
 def test_switch_loss_is_eq_4_and_total_is_eq_5():
     g = torch.Generator().manual_seed(0)
     zi, zi2, ze, ze2 = (torch.randn(4, 64, generator=g) for _ in range(4))
     want = ((zi - zi2) ** 2).mean() + ((ze - ze2) ** 2).mean()
-    assert M.switch_loss(zi, zi2, ze, ze2).item() == pytest.approx(want.item(), rel=1e-6)
-    assert M.switch_loss(zi, zi, ze, ze).item() == 0.0
+    assert L.switch_loss(zi, zi2, ze, ze2).item() == pytest.approx(want.item(), rel=1e-6)
+    assert L.switch_loss(zi, zi, ze, ze).item() == 0.0
     with pytest.raises(ValueError, match="shape of z_i"):
-        M.switch_loss(zi, zi2[:2], ze, ze2)
-    assert M.total_expression_loss(torch.tensor(2.0), 3.0, 0.5, 1.0, 10.0).item() == pytest.approx(10.0)
+        L.switch_loss(zi, zi2[:2], ze, ze2)
+    assert L.total_expression_loss(torch.tensor(2.0), 3.0, 0.5, 1.0, 10.0).item() == pytest.approx(10.0)
 
 
 # ----------------------------------------------------------------------------- schedule
 def test_stage_schedule_shares_the_epochs():
-    one = S.stages(M.Config(epochs=4, batch=10), 100)           # 10 steps per epoch
+    one = L.stages(M.Config(epochs=4, batch=10), 100)           # 10 steps per epoch
     assert [s.name for s in one] == ["identity-1", "expression-1"]
     assert [(s.start, s.stop) for s in one] == [(0, 20), (20, 40)]
-    it = S.stages(M.Config(epochs=4, batch=10, iterations=4), 100)
+    it = L.stages(M.Config(epochs=4, batch=10, iterations=4), 100)
     assert [s.name for s in it] == [f"{k}-{i}" for i in range(1, 5) for k in ("identity", "expression")]
     assert it[-1].stop == one[-1].stop                              # the same budget
-    vae = S.stages(M.Config(model="vae", epochs=4, batch=10), 100)
+    vae = L.stages(M.Config(model="vae", epochs=4, batch=10), 100)
     assert [(s.name, s.stop) for s in vae] == [("vae", 40)]
-    assert S.stage_at(it, 0).name == "identity-1" and S.stage_at(it, 39).name == "expression-4"
+    assert L.stage_at(it, 0).name == "identity-1" and L.stage_at(it, 39).name == "expression-4"
     cfg = M.Config(lr_decay=0.5)
-    assert M.lr_factor(cfg, 2.5, 7.0) == 0.25                       # within the stage by default
-    assert M.lr_factor(cfg.replace(lr_decay_scope="run"), 2.5, 7.0) == 0.5 ** 7
+    assert L.lr_factor(cfg, 2.5, 7.0) == 0.25                       # within the stage by default
+    assert L.lr_factor(cfg.replace(lr_decay_scope="run"), 2.5, 7.0) == 0.5 ** 7
 
 
 def test_partners_same_and_other_subject():
@@ -144,12 +144,12 @@ def test_partners_same_and_other_subject():
     g = torch.Generator().manual_seed(0)
     for _ in range(20):
         q = torch.randint(0, 3, (16,), generator=g)
-        assert torch.equal(subj[S.same_subject(mem, q, g)], q)
-        assert (subj[S.other_subject(mem, q, g)] != q).all()
-    seen = {int(i) for _ in range(50) for i in S.same_subject(mem, torch.tensor([2]), g)}
+        assert torch.equal(subj[L.same_subject(mem, q, g)], q)
+        assert (subj[L.other_subject(mem, q, g)] != q).all()
+    seen = {int(i) for _ in range(50) for i in L.same_subject(mem, torch.tensor([2]), g)}
     assert seen == {3, 4, 5}                                         # every image of the subject is drawn
     with pytest.raises(ValueError, match="two training subjects"):
-        S.other_subject(subject_members(torch.zeros(3, dtype=torch.long)), torch.zeros(2, dtype=torch.long), g)
+        L.other_subject(subject_members(torch.zeros(3, dtype=torch.long)), torch.zeros(2, dtype=torch.long), g)
 
 
 # ----------------------------------------------------------------------------- training

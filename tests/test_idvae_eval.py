@@ -12,7 +12,7 @@ from helpers import idvae
 from helpers.core import release as rel
 from helpers.faces.analysis import AnalysisNet
 from helpers.idvae import evaluate as E
-from helpers.idvae import generation, recognition as R
+from helpers.idvae import figures, recognition as R, swaps
 from helpers.idvae.model import Config
 from helpers.synthfaces import expression_aus, render
 
@@ -141,7 +141,10 @@ def tiny_run(tmp_path_factory):
 def test_release_roundtrip_reproduces_its_metrics(tiny_run):
     res, d = tiny_run
     path = idvae.release(res, "idvae_tiny", "python -m helpers.idvae train ...", directory=d, runs=5)
-    G, cfg, man = idvae.load_release("idvae_tiny", d)
+    r = idvae.load_release("idvae_tiny", d)
+    assert isinstance(r, rel.Release) and r.model is r.G and isinstance(r.config, Config)
+    G, cfg, man = r.G, r.config, r.manifest
+    assert man["data"]["name"].startswith("SynthFaces") and man["data"]["train_subjects"] == cfg.subjects
     assert man["dtype"] == "float16" and man["models"] == ["G"] and path.stat().st_size < 400_000
     assert man["metrics"]["weights_reading"].startswith("corrected")
     sets = idvae.load_sets(cfg, progress=False, recognition_only=True)
@@ -152,27 +155,33 @@ def test_release_roundtrip_reproduces_its_metrics(tiny_run):
     assert man["curve"] and man["curve"][0]["iteration"] == 1
 
 
-def test_generation_shapes_and_measures(tiny_run):
+def test_swaps_shapes_measures_and_figures(tiny_run):
     res, _ = tiny_run
     G = res.models["G"].cpu().eval()
     sets = idvae.load_sets(res.config, progress=False, recognition_only=True)
     rec = sets.recog_test
-    a, b = generation.swap_pairs(rec, 6, seed=1)
+    a, b = swaps.swap_pairs(rec, 6, seed=1)
     assert (rec.subject[a] != rec.subject[b]).all() and (rec.expression[b] > 0).all()
-    grid = generation.swap_grid(G, rec.float_images(a[:3]), rec.float_images(b[:2]))
+    grid = swaps.swap_grid(G, rec.float_images(a[:3]), rec.float_images(b[:2]))
     assert grid.shape == (3 * 4, 3, 64, 64)
-    line = generation.interpolate(G, rec.float_images(a[:1])[0], rec.float_images(a[:1])[0],
-                                  rec.float_images(b[:1])[0], steps=4)
+    line = swaps.interpolate(G, rec.float_images(a[:1])[0], rec.float_images(a[:1])[0],
+                             rec.float_images(b[:1])[0], steps=4)
     assert line.shape == (4, 3, 64, 64)
-    assert torch.allclose(line[0], generation.swap(G, rec.float_images(a[:1]), rec.float_images(a[:1]))[0], atol=1e-5)
+    assert torch.allclose(line[0], swaps.swap(G, rec.float_images(a[:1]), rec.float_images(a[:1]))[0], atol=1e-5)
     torch.manual_seed(0)
     net = AnalysisNet().eval()                         # untrained instrument: checks the plumbing only
-    m = generation.measure_swaps(G, rec, net, n=6)
+    m = E.measure_swaps(G, rec, net, n=6)
     assert m["n"] == 6 and 0 <= m["id_closer_to_identity_donor"] <= 1 and m["au_truth"].startswith("SynthFaces")
-    imgs, table = generation.measure_interpolation(G, rec, subject=0, steps=5, net=net)
+    imgs, table = E.measure_interpolation(G, rec, subject=0, steps=5, net=net)
     assert imgs.shape == (5, 3, 64, 64) and list(table["t"]) == [0, 0.25, 0.5, 0.75, 1.0] and "AU12" in table
     with pytest.raises(ValueError, match="no image of subject"):
-        generation.find(rec, 99, "happiness")
+        swaps.find(rec, 99, "happiness")
+    import matplotlib.pyplot as plt
+    fig = figures.swap_figure({"tiny": grid}, 4, title="swap")
+    assert len(fig.axes) == 12
+    fig2 = figures.interpolation_figure({"tiny": line})
+    assert len(fig2.axes) == 4
+    plt.close("all")
 
 
 
@@ -273,7 +282,8 @@ def test_committed_release_reproduces_its_manifest(name):
     (the :data:`TEST_RUNS`-run setting the release command also stored)."""
     if not (rel.CHECKPOINT_DIR / f"{name}.json").exists():
         pytest.skip(f"release {name} not committed yet")
-    G, cfg, man = idvae.load_release(name)
+    r = idvae.load_release(name)
+    G, cfg, man = r.G, r.config, r.manifest
     assert man["command"].startswith("python -m helpers.idvae train --profile demo")
     assert man["dtype"] == "float16" and man["bytes"] < 10_000_000
     got = E.recognition_metrics(G, idvae.load_sets(cfg, progress=False, recognition_only=True), runs=E.TEST_RUNS)

@@ -13,8 +13,8 @@ from __future__ import annotations
 import torch
 
 from helpers.core import bench as B, loop
+from helpers.idvae.losses import expression_step, identity_step, vae_step
 from helpers.idvae.model import Config, build
-from helpers.idvae.steps import expression_step, identity_step, vae_step
 from helpers.idvae.train import IdVAE
 
 __all__ = ["FULL_BENCH_BATCH", "step_fns", "inference_rate", "bench"]

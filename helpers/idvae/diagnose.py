@@ -24,8 +24,9 @@ from torch.nn import functional as F
 from helpers.core.loop import evaluating
 from helpers.faces.analysis import analyse
 from helpers.idvae.data import FaceSet
+from helpers.idvae.evaluate import latents
 from helpers.idvae.model import IdExpVAE
-from helpers.idvae.recognition import cluster_accuracy, latents, probe_accuracy, subtract_subject_mean
+from helpers.idvae.recognition import cluster_accuracy, probe_accuracy, subtract_subject_mean
 
 __all__ = ["pixel_features", "feature_table", "reconstructions", "reconstruction_table", "findings"]
 

@@ -1,10 +1,22 @@
-"""Table 3, Fig. 3, the leakage probes, the claims table and the findings (notebook 06 §5-§9).
+"""Measuring a model or a release: Table 3, Fig. 3, the probes, the swaps, the claims table and the findings.
+
+* :func:`latents`: the posterior means a model gives a set of images (expression latent z_e,
+  identity latent z_i, or the plain / conditional VAE's z), measured by the label-free tools of
+  :mod:`helpers.idvae.recognition` (k-means accuracy, Eq. 6, linear probes).
+* :func:`measure_swaps` / :func:`measure_interpolation`: the paper judged Fig. 4 (swapping) and
+  Fig. 5 (joy -> sadness, the "sad smile") by eye; here the face-analysis network
+  (:mod:`helpers.faces.analysis`, :func:`instrument`) reads every generated face: the identity
+  distance to A and to B, whether the expression read from the output is B's label (and how often
+  it is A's), the AU error against B's true AUs (SynthFaces) or B's read AUs (else), each next to
+  the same reading of the real face B (the instrument's own error); along an interpolation, the
+  readings (smiling, AU12 against AU1/AU4/AU15, the expression probabilities) show whether the
+  middle mixes both.
 
 :data:`ROWS` lists the eight rows of Table 3 with the paper's numbers and the release that
 reproduces each (row 7 is row 6's model with Eq. 6 applied to its latents).
 :func:`release_metrics` is what a release command measures and stores in the manifest;
 :func:`table3` puts the manifests beside the paper; :func:`claims_table` and :func:`findings`
-turn measured numbers into sentences — nothing here is a hard-coded result.
+turn measured numbers into sentences — nothing here is a hard-coded result. Notebook 06 §5-§9.
 """
 from __future__ import annotations
 
@@ -14,14 +26,20 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 import torch
+from torch import nn
 
-from helpers.idvae.data import Sets
+from helpers.core.loop import evaluating
+from helpers.faces import analysis
+from helpers.faces.data import AUS, EXPRESSION_NAMES
+from helpers.idvae.data import FaceSet, Sets
 from helpers.idvae.model import VAE, Config, IdExpVAE
-from helpers.idvae.recognition import (au_probe_r2, cluster_accuracy, latents, probe_accuracy,
-                                       subtract_subject_mean)
+from helpers.idvae.recognition import au_probe_r2, cluster_accuracy, probe_accuracy, subtract_subject_mean
+from helpers.idvae.swaps import check_model, find, interpolate, swap, swap_pairs
 
-__all__ = ["Row", "ROWS", "RELEASES", "ROW_SETTINGS", "row_config", "release_command", "TEST_RUNS", "HEADLINE", "K", "recognition_metrics", "probe_metrics",
-           "release_metrics", "table3", "paper_order", "ordering", "iterations_curve", "claims_table", "findings"]
+__all__ = ["Row", "ROWS", "RELEASES", "ROW_SETTINGS", "row_config", "release_command", "TEST_RUNS", "HEADLINE", "K",
+           "KINDS", "latents", "instrument", "recognition_metrics", "probe_metrics", "release_metrics",
+           "measure_swaps", "measure_interpolation", "table3", "paper_order", "ordering", "iterations_curve",
+           "claims_table", "findings"]
 
 K = 9            # clusters, as the paper
 TEST_RUNS = 10   # the smaller k-means setting a release also stores (what the release test recomputes)
@@ -80,6 +98,51 @@ def release_command(row: str) -> str:
     sets = " ".join(f"{k}={v}" for k, v in ROW_SETTINGS[row].items())
     return ("python -m helpers.idvae train --profile demo" + (f" --set {sets}" if sets else "")
             + f" --run-dir runs/release-{r.release} --release {r.release} --no-progress")
+
+
+# ----------------------------------------------------------------------------- latents and metrics
+#: which latent :func:`latents` returns
+KINDS = ("expression", "identity", "vae")
+
+
+def latents(model: nn.Module, images: torch.Tensor, kind: str = "expression", subject: torch.Tensor | None = None,
+            batch: int = 256) -> np.ndarray:
+    """Posterior means (N, 64) of ``images`` (uint8 (N, 3, S, S) or float in [-1, 1]), eval mode, fp32.
+
+    ``kind``: "expression" (z_e) or "identity" (z_i) of an :class:`IdExpVAE`; "vae" the z of a
+    :class:`VAE` (the C-VAE needs ``subject``: training-subject ids (N,)).
+    """
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    if kind == "vae" and not isinstance(model, VAE):
+        raise ValueError(f"kind='vae' needs a VAE, got {type(model).__name__}")
+    if kind != "vae" and not isinstance(model, IdExpVAE):
+        raise ValueError(f"kind={kind!r} needs an IdExpVAE, got {type(model).__name__}")
+    if not torch.is_tensor(images) or images.ndim != 4 or images.shape[1] != 3:
+        raise ValueError(f"images must be a tensor (N, 3, S, S), got {getattr(images, 'shape', type(images))}")
+    dev = next(model.parameters()).device
+    out = []
+    with evaluating(model):
+        for i in range(0, len(images), batch):
+            x = images[i:i + batch]
+            x = (x.float() / 127.5 - 1.0) if x.dtype == torch.uint8 else x.float()
+            x = x.to(dev)
+            if kind == "vae":
+                sub = None if subject is None else subject[i:i + batch].to(dev)
+                mu = model.encode(x, sub)[0]
+            else:
+                mu = (model.expression if kind == "expression" else model.identity)(x)[0]
+            out.append(mu.float().cpu())
+    return torch.cat(out).numpy() if out else np.zeros((0, 64), np.float32)
+
+
+def instrument(name: str = analysis.DEFAULT_RELEASE):
+    """The released face-analysis network, or None (with a note) where it is not in checkpoints/ yet."""
+    try:
+        return analysis.load(name)
+    except FileNotFoundError as e:
+        print(f"the analysis network is not available ({e}); the generated faces are shown, not measured")
+        return None
 
 
 def _acc(features, labels, runs: int, key: str, out: dict) -> None:
@@ -155,6 +218,69 @@ def release_metrics(G: torch.nn.Module, sets: Sets, runs: int = 100) -> dict:
                recog_chance_train=cluster_accuracy(np.zeros((len(sets.recog_train), 1)),
                                                    sets.recog_train.expression.numpy(), 1, 1)["chance"])
     return {k: (round(v, 5) if isinstance(v, float) else v) for k, v in out.items()}
+
+
+# ----------------------------------------------------------------------------- swaps and interpolation
+def _ids(x):
+    return x["expression_logits"].argmax(1).numpy()
+
+
+@torch.no_grad()
+def measure_swaps(G: IdExpVAE, faces: FaceSet, net=None, n: int = 64, seed: int = 0) -> dict:
+    """The swap of Fig. 4, measured by the analysis network on ``n`` pairs of ``faces``.
+
+    Keys: ``id_dist_to_identity_donor`` / ``id_dist_to_expression_donor`` (mean cosine distance of
+    the analysis embeddings, lower = more alike), ``id_closer_to_identity_donor`` (share of swaps
+    nearer A than B), ``expr_is_expression_donor`` / ``expr_is_identity_donor`` (share whose read
+    expression is B's / A's label), ``au_err_expression_donor`` / ``au_err_identity_donor`` (mean
+    |AU| error against B's / A's AUs, truth where known), and the instrument's own readings of the
+    real B: ``real_expr_accuracy``, ``real_au_err``; ``n``.
+    """
+    G = check_model(G)
+    net = analysis.load() if net is None else net
+    a, b = swap_pairs(faces, n, seed)
+    xa, xb = faces.float_images(a), faces.float_images(b)
+    out = swap(G, xa, xb)
+    r_out, r_a, r_b = (analysis.analyse(v, net) for v in (out, xa, xb))
+    d_a = 1.0 - (r_out["identity"] * r_a["identity"]).sum(1)
+    d_b = 1.0 - (r_out["identity"] * r_b["identity"]).sum(1)
+    la, lb = faces.expression[a].numpy(), faces.expression[b].numpy()
+    true_a, true_b = faces.aus[a], faces.aus[b]
+    known = bool(torch.isfinite(true_b).all() and torch.isfinite(true_a).all())
+    au_a = true_a if known else r_a["aus"]
+    au_b = true_b if known else r_b["aus"]
+    return {
+        "n": n,
+        "id_dist_to_identity_donor": float(d_a.mean()), "id_dist_to_expression_donor": float(d_b.mean()),
+        "id_closer_to_identity_donor": float((d_a < d_b).float().mean()),
+        "expr_is_expression_donor": float(np.mean(_ids(r_out) == lb)),
+        "expr_is_identity_donor": float(np.mean(_ids(r_out) == la)),
+        "au_err_expression_donor": float((r_out["aus"] - au_b).abs().mean()),
+        "au_err_identity_donor": float((r_out["aus"] - au_a).abs().mean()),
+        "real_expr_accuracy": float(np.mean(_ids(r_b) == lb)),
+        "real_au_err": float((r_b["aus"] - au_b).abs().mean()) if known else float("nan"),
+        "au_truth": "SynthFaces ground truth" if known else "analysis readings of the real faces",
+    }
+
+
+@torch.no_grad()
+def measure_interpolation(G: IdExpVAE, faces: FaceSet, subject: int = 0, source: str = "happiness",
+                          target: str = "sadness", steps: int = 7, net=None) -> tuple[torch.Tensor, pd.DataFrame]:
+    """Fig. 5 for one subject: the images and a table of the analysis readings along t.
+
+    Columns: t, p(source), p(target) (softmax of the read expression), smiling, and the AUs that
+    tell joy (AU6, AU12) from sadness (AU1, AU4, AU15).
+    """
+    net = analysis.load() if net is None else net
+    xs = faces.float_images(torch.tensor([find(faces, subject, source), find(faces, subject, target)]))
+    imgs = interpolate(G, xs[0], xs[0], xs[1], steps)
+    r = analysis.analyse(imgs, net)
+    p = torch.softmax(r["expression_logits"], 1)
+    rows = {"t": np.linspace(0, 1, steps), f"p({source})": p[:, EXPRESSION_NAMES.index(source)].numpy(),
+            f"p({target})": p[:, EXPRESSION_NAMES.index(target)].numpy(), "smiling": r["smiling_prob"].numpy()}
+    for au in (6, 12, 1, 4, 15):
+        rows[f"AU{au:02d}"] = r["aus"][:, AUS.index(au)].numpy()
+    return imgs, pd.DataFrame(rows)
 
 
 # ----------------------------------------------------------------------------- tables
@@ -240,7 +366,7 @@ def claims_table(table: pd.DataFrame, curve: pd.DataFrame | None = None, swaps: 
 
     ``table``: :func:`table3`; ``curve``: :func:`iterations_curve` of row 4; ``swaps``:
     {"train": measure_swaps(...), "test": ...} of the proposal; ``interpolation``: the
-    :func:`helpers.idvae.generation.measure_interpolation` table; ``probes``: the proposal's
+    :func:`measure_interpolation` table; ``probes``: the proposal's
     :func:`probe_metrics`; ``spread``: the typical std (%) over k-means runs, below which a
     difference is called "within the spread".
     """

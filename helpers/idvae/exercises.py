@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from helpers.core.exercises import attempt
-from helpers.idvae.model import switch_loss
+from helpers.idvae.losses import switch_loss
 from helpers.idvae.recognition import nearest_to_centroid_labels, subtract_subject_mean
 
 __all__ = ["check_switch_loss", "check_cluster_labels", "check_subject_mean"]

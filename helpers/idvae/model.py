@@ -50,11 +50,10 @@ Choices where the paper leaves room (each a field, the default named first):
   (``lr_decay_scope="stage"``) or over the whole run (``"run"``).
 * The batch size is not given: 64.
 
-Shown in notebook 06 §1-§3.
+The losses of Eqs. 1-5 and the step of each stage: :mod:`helpers.idvae.losses`. Shown in notebook 06 §1-§3.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import ClassVar, Optional
 
@@ -64,13 +63,10 @@ from torch.nn import functional as F
 
 from helpers.core.config import Config as BaseConfig
 from helpers.core.images import check_images
-from helpers.core.losses import LOSSES, g_loss
+from helpers.core.losses import LOSSES
 
 __all__ = ["Config", "MODELS", "Z_DIM", "ConvPair", "UpPair", "Encoder", "Decoder", "Discriminator",
-           "IdExpVAE", "build", "init_weights", "reparameterise", "kl_divergence", "reconstruction_nll",
-           "identity_stage_loss", "expression_stage_loss", "gan_d_loss", "gan_g_loss", "switch_loss",
-           "total_expression_loss", "vae_loss", "VAE", "n_parameters", "lr_factor", "PRINTED_ALPHA_KL",
-           "CORRECTED_ALPHA_KL"]
+           "IdExpVAE", "build", "init_weights", "VAE", "n_parameters", "PRINTED_ALPHA_KL", "CORRECTED_ALPHA_KL"]
 
 MODELS = ("idvae", "vae", "cvae")
 Z_DIM = 64                      # both latents (Table 1: fc mu 64, fc sigma 64)
@@ -381,90 +377,5 @@ def build(cfg: Config, n_subjects: int = 0) -> dict[str, nn.Module]:
     return out
 
 
-# ----------------------------------------------------------------------------- losses
-def reparameterise(mu: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
-    """z = mu + sigma * eps, eps ~ N(0, I) (the reparameterisation trick; torch's global RNG)."""
-    return mu + torch.exp(0.5 * log_var) * torch.randn_like(mu)
-
-
-def kl_divergence(mu: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
-    """D_KL(N(mu, sigma^2) || N(0, I)) = 1/2 sum_j (mu_j^2 + sigma_j^2 - log sigma_j^2 - 1), batch mean."""
-    mu, log_var = mu.float(), log_var.float()
-    return 0.5 * (mu.pow(2) + log_var.exp() - log_var - 1.0).sum(1).mean()
-
-
-def reconstruction_nll(x_hat: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """-log p(target | z) for a Gaussian decoder with sigma^2 = 1/2, up to a constant:
-    sum over pixels of (x_hat - target)^2, batch mean."""
-    if x_hat.shape != target.shape:
-        raise ValueError(f"x_hat {tuple(x_hat.shape)} and target {tuple(target.shape)} must have one shape")
-    return (x_hat.float() - target.float()).pow(2).flatten(1).sum(1).mean()
-
-
-def identity_stage_loss(mu_i, log_var_i, x_hat, x_rand_id, alpha_kl: float, alpha_rec: float):
-    """Eq. 1: L_i = a_i1 KL(q(z_i|x) || p(z)) - a_i2 E_q[log p(x_rand_id | z_i, z_e = 0)].
-
-    ``x_hat`` = Dec(z_i, 0), ``x_rand_id`` a random image of the same subject. Returns (L_i, kl, nll).
-    """
-    kl, nll = kl_divergence(mu_i, log_var_i), reconstruction_nll(x_hat, x_rand_id)
-    return alpha_kl * kl + alpha_rec * nll, kl, nll
-
-
-def expression_stage_loss(mu_e, log_var_e, x_hat, x, alpha_kl: float, alpha_rec: float):
-    """Eq. 2: L_e = a_e1 KL(q(z_e|x) || p(z)) - a_e2 E_q[log p(x | z_i, z_e)]. Returns (L_e, kl, nll)."""
-    kl, nll = kl_divergence(mu_e, log_var_e), reconstruction_nll(x_hat, x)
-    return alpha_kl * kl + alpha_rec * nll, kl, nll
-
-
-def gan_d_loss(d_real: torch.Tensor, d_rec: torch.Tensor, d_prior: torch.Tensor) -> torch.Tensor:
-    """The discriminator's side of Eq. 3: maximise log D(x) + log(1 - D(x')) + log(1 - D(x_p)).
-
-    Returns the negated objective (minimised) from logits, D = sigmoid(logit):
-    BCE(d(x), 1) + BCE(d(x'), 0) + BCE(d(x_p), 0), each a batch mean, in float32.
-    """
-    bce = F.binary_cross_entropy_with_logits
-    d_real, d_rec, d_prior = d_real.float(), d_rec.float(), d_prior.float()
-    return (bce(d_real, torch.ones_like(d_real)) + bce(d_rec, torch.zeros_like(d_rec))
-            + bce(d_prior, torch.zeros_like(d_prior)))
-
-
-def gan_g_loss(d_rec: torch.Tensor, d_prior: torch.Tensor, kind: str = "nonsaturating") -> torch.Tensor:
-    """The generator's side of Eq. 3 for reconstructions x' and prior samples x_p.
-
-    ``"minimax"``: minimise log(1 - D(x')) + log(1 - D(x_p)) as written; ``"nonsaturating"``:
-    minimise -log D(x') - log D(x_p) (same fixed point, strong gradients when D wins).
-    """
-    return g_loss(d_rec, kind) + g_loss(d_prior, kind)
-
-
-def switch_loss(z_i: torch.Tensor, z_i_re: torch.Tensor, z_e_d: torch.Tensor, z_e_d_re: torch.Tensor) -> torch.Tensor:
-    """Eq. 4: L_switch = MSE(z_i, z_i') + MSE(z_e^d, z_e^d').
-
-    ``z_i`` from subject A, ``z_e_d`` from a different subject B; ``z_i_re``, ``z_e_d_re`` are both
-    encoders' codes of Dec(z_i, z_e^d). MSE = mean over the batch and the 64 dimensions.
-    """
-    for name, t in (("z_i_re", z_i_re), ("z_e_d", z_e_d), ("z_e_d_re", z_e_d_re)):
-        if t.shape != z_i.shape:
-            raise ValueError(f"switch_loss: {name} must have the shape of z_i {tuple(z_i.shape)}, got {tuple(t.shape)}")
-    return F.mse_loss(z_i_re.float(), z_i.float()) + F.mse_loss(z_e_d_re.float(), z_e_d.float())
-
-
-def total_expression_loss(l_e: torch.Tensor, l_gan: torch.Tensor | float, l_switch: torch.Tensor | float,
-                          beta: float, gamma: float) -> torch.Tensor:
-    """Eq. 5: L'_e = L_e + beta L_gan + gamma L_switch (beta, gamma > 0 in the paper; 0 switches a term off)."""
-    return l_e + beta * l_gan + gamma * l_switch
-
-
-def vae_loss(mu, log_var, x_hat, x, alpha_kl: float, alpha_rec: float):
-    """The plain (and conditional) VAE: a_1 KL(q(z|x) || p(z)) - a_2 E_q[log p(x|z)]. Returns (L, kl, nll)."""
-    return expression_stage_loss(mu, log_var, x_hat, x, alpha_kl, alpha_rec)
-
-
 def n_parameters(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
-
-
-def lr_factor(cfg: Config, epoch_in_stage: float, epoch_in_run: float) -> float:
-    """0.95 ** (completed epochs), counted within the stage or over the run (``lr_decay_scope``)."""
-    e = epoch_in_stage if cfg.lr_decay_scope == "stage" else epoch_in_run
-    return cfg.lr_decay ** math.floor(e)

@@ -1,7 +1,8 @@
-"""Expression recognition without labels (Table 3) and what the paper did not measure (probes).
+"""Recognising expressions (and subjects) from features, without labels (Table 3) and with linear probes.
 
-* :func:`latents`: the posterior means a model gives a set of images (expression latent z_e,
-  identity latent z_i, or the plain / conditional VAE's z).
+These measures know no model: they take features (N, D) — the latents that
+:func:`helpers.idvae.evaluate.latents` encodes, or pixels, or exact AUs — and labels.
+
 * :func:`cluster_accuracy`: the paper's measure. k-means++ (Euclidean, k = 9) on the latents;
   each cluster takes the label of the image nearest its centroid; accuracy = share of images whose
   cluster's label is their own. k-means++ seeding is random, so the paper averaged 100 runs: run
@@ -10,56 +11,16 @@
 * :func:`probe_accuracy` / :func:`au_probe_r2`: linear probes for identity leakage (subject from
   z_e, expression from z_i) and for how well z_e predicts the exact AU intensities (SynthFaces).
 
-Shown in notebook 06 §5 and §7.
+Used by :mod:`helpers.idvae.evaluate` and :mod:`helpers.idvae.diagnose`; shown in notebook 06 §5 and §7.
 """
 from __future__ import annotations
 
 import warnings
 
 import numpy as np
-import torch
-from torch import nn
 
-from helpers.core.loop import evaluating
-from helpers.idvae.model import IdExpVAE, VAE
-
-__all__ = ["KINDS", "latents", "nearest_to_centroid_labels", "cluster_accuracy", "subtract_subject_mean",
+__all__ = ["nearest_to_centroid_labels", "cluster_accuracy", "subtract_subject_mean",
            "probe_accuracy", "au_probe_r2"]
-
-#: which latent :func:`latents` returns
-KINDS = ("expression", "identity", "vae")
-
-
-def latents(model: nn.Module, images: torch.Tensor, kind: str = "expression", subject: torch.Tensor | None = None,
-            batch: int = 256) -> np.ndarray:
-    """Posterior means (N, 64) of ``images`` (uint8 (N, 3, S, S) or float in [-1, 1]), eval mode, fp32.
-
-    ``kind``: "expression" (z_e) or "identity" (z_i) of an :class:`IdExpVAE`; "vae" the z of a
-    :class:`VAE` (the C-VAE needs ``subject``: training-subject ids (N,)).
-    """
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
-    if kind == "vae" and not isinstance(model, VAE):
-        raise ValueError(f"kind='vae' needs a VAE, got {type(model).__name__}")
-    if kind != "vae" and not isinstance(model, IdExpVAE):
-        raise ValueError(f"kind={kind!r} needs an IdExpVAE, got {type(model).__name__}")
-    if not torch.is_tensor(images) or images.ndim != 4 or images.shape[1] != 3:
-        raise ValueError(f"images must be a tensor (N, 3, S, S), got {getattr(images, 'shape', type(images))}")
-    dev = next(model.parameters()).device
-    out = []
-    with evaluating(model):
-        for i in range(0, len(images), batch):
-            x = images[i:i + batch]
-            x = (x.float() / 127.5 - 1.0) if x.dtype == torch.uint8 else x.float()
-            x = x.to(dev)
-            if kind == "vae":
-                sub = None if subject is None else subject[i:i + batch].to(dev)
-                mu = model.encode(x, sub)[0]
-            else:
-                mu = (model.expression if kind == "expression" else model.identity)(x)[0]
-            out.append(mu.float().cpu())
-    return torch.cat(out).numpy() if out else np.zeros((0, 64), np.float32)
-
 
 def nearest_to_centroid_labels(features: np.ndarray, assign: np.ndarray, centroids: np.ndarray,
                                labels: np.ndarray) -> np.ndarray:

@@ -3,7 +3,7 @@
 ``train(cfg, run_dir)`` is :func:`helpers.core.loop.train` with :class:`IdVAE`: the data
 (:func:`helpers.idvae.data.load_sets`), the networks and optimisers (Adam with the paper's
 0.9 / 0.999 / 1e-8 and lr 5e-4, decayed by 0.95 per epoch), the stage of every step
-(:func:`helpers.idvae.steps.stages`) and one step function per stage. At the end of each
+(:func:`helpers.idvae.losses.stages`) and one step function per stage. At the end of each
 expression stage the k-means accuracy is measured on the recognition sets (``cfg.eval_runs``
 runs): the curve of Fig. 3, stored in the release manifest.
 
@@ -22,11 +22,11 @@ import torch
 from helpers.core import loop, release as rel, runtime
 from helpers.idvae.data import Sets, load_sets, n_train_images, subject_members
 from helpers.idvae.evaluate import HEADLINE, TEST_RUNS, recognition_metrics, release_metrics
-from helpers.idvae.model import Config, IdExpVAE, VAE, build
-from helpers.idvae.steps import (expression_step, identity_step, other_subject, same_subject, set_lr, stage_at, stages,
-                                 steps_per_epoch, vae_step)
+from helpers.idvae.losses import (expression_step, identity_step, other_subject, same_subject, set_lr, stage_at, stages,
+                                  steps_per_epoch, vae_step)
+from helpers.idvae.model import Config, IdExpVAE, build
 
-__all__ = ["IdVAE", "METHOD", "train", "release", "load_release", "generator_for", "data_entry"]
+__all__ = ["IdVAE", "METHOD", "train", "release", "load_release", "generator_for"]
 
 
 def _adam(params, cfg: Config) -> torch.optim.Adam:
@@ -134,8 +134,8 @@ class IdVAE(loop.Method):
         return release(res, name, command)
 
     def evaluate_release(self, name: str) -> dict:
-        G, cfg, manifest = load_release(name)
-        return recognition_metrics(G, load_sets(cfg), runs=TEST_RUNS)
+        r = load_release(name)
+        return recognition_metrics(r.G, load_sets(r.config), runs=TEST_RUNS)
 
 
 METHOD = IdVAE()
@@ -151,30 +151,10 @@ def train(cfg: Config | None = None, run_dir=None, budget_minutes: float | None 
     return loop.train(METHOD, cfg, run_dir, budget_minutes=budget_minutes, max_steps=max_steps, progress=progress)
 
 
-def data_entry(cfg: Config, sets: Sets | None = None) -> dict:
-    """The manifest's ``data``: SynthFaces sequences, or a folder's ``data.json`` (name, licence)."""
-    if cfg.data == "synthfaces":
-        return {**rel.SYNTHFACES, "sets": "helpers.idvae.data.synth_sets (sequences neutral -> apex)",
-                "train_subjects": cfg.subjects, "test_subjects": cfg.test_subjects}
-    info = Path(cfg.data) / "data.json"
-    if info.exists():
-        return json.loads(info.read_text())
-    return {"name": str(cfg.data), "licence": "not stated: add data.json (name, licence) to the folder"}
-
-
-def _fp16_round(G: torch.nn.Module) -> torch.nn.Module:
-    """Round the floating weights to fp16 and back, so the measured numbers are the stored file's."""
-    with torch.no_grad():
-        for t in list(G.parameters()) + list(G.buffers()):
-            if t.is_floating_point():
-                t.copy_(t.half().float())
-    return G
-
-
 def release(res: loop.TrainResult, name: str, command: str, directory=None, runs: int = 100) -> Path:
     """Measure a finished run on its fp16-rounded weights and save the generator as a release."""
     cfg = res.config
-    G = _fp16_round(res.models["G"].cpu().eval())
+    G = rel.fp16_copy(res.models["G"])
     sets = load_sets(cfg)
     metrics = release_metrics(G, sets, runs=runs)
     metrics.update(steps=res.step, n_subjects=len(sets.train.subject_names), n_train_images=len(sets.train),
@@ -187,7 +167,9 @@ def release(res: loop.TrainResult, name: str, command: str, directory=None, runs
             curve.append({k: (int(v) if k in ("step", "iteration") else round(float(v), 5)) for k, v in r.items()})
     return rel.save_release(
         {"G": G}, name, command=command, config=cfg.to_dict(), train_seconds=res.train_seconds, metrics=metrics,
-        data=data_entry(cfg, sets), curve=curve, headline=[k for k in HEADLINE if k in metrics], dtype=torch.float16,
+        data=rel.data_entry(cfg.data, sets="helpers.idvae.data.synth_sets (sequences neutral -> apex)",
+                            train_subjects=cfg.subjects, test_subjects=cfg.test_subjects),
+        curve=curve, headline=[k for k in HEADLINE if k in metrics], dtype=torch.float16,
         directory=directory or runtime.CHECKPOINT_DIR,
         notes=f"{cfg.model} generator (encoders + decoder; no discriminator), fp16, trained in {res.precision} "
               f"with {cfg.threads or torch.get_num_threads()} CPU thread(s), {res.cpu_seconds / 60:.1f} CPU-minutes. "
@@ -200,11 +182,12 @@ def generator_for(cfg: Config, n_subjects: int = 0) -> torch.nn.Module:
     return build(cfg.replace(beta=0.0, gamma=0.0) if cfg.model == "idvae" else cfg, n_subjects)["G"]
 
 
-def load_release(name: str, directory=None) -> tuple[torch.nn.Module, Config, dict]:
-    """A committed release: (generator in eval mode on the CPU, its Config, its manifest)."""
+def load_release(name: str, directory=None) -> rel.Release:
+    """A committed release: ``.G`` the generator in eval mode on the CPU, ``.config`` its Config,
+    ``.manifest`` (sha256 checked; nothing unpickled)."""
     directory = directory or runtime.CHECKPOINT_DIR
     manifest = rel.read_manifest(name, directory)
     cfg = Config.from_dict(manifest["config"])
     G = generator_for(cfg, manifest["metrics"].get("n_subjects", 0))
     rel.load_release(name, {"G": G}, directory)
-    return G.eval(), cfg, manifest
+    return rel.Release(name, {"G": G.eval()}, cfg, manifest)

@@ -1,4 +1,11 @@
-"""The training schedule (stages, iterations, learning rate) and one step function per stage.
+"""The losses of Eqs. 1-5, the training schedule (stages, iterations, learning rate) and one step
+function per stage.
+
+Losses (images in [-1, 1]; see :mod:`helpers.idvae.model` for the readings the paper leaves open):
+:func:`kl_divergence` and :func:`reconstruction_nll` (a Gaussian decoder with sigma^2 = 1/2),
+Eq. 1 :func:`identity_stage_loss`, Eq. 2 :func:`expression_stage_loss`, Eq. 3 :func:`gan_d_loss` /
+:func:`gan_g_loss`, Eq. 4 :func:`switch_loss`, Eq. 5 :func:`total_expression_loss`, and the
+baselines' :func:`vae_loss`.
 
 A run of ``cfg.epochs`` epochs is split equally into its stages: for the two-encoder model
 ``iterations`` pairs (identity stage, expression stage) — one pair is the prior method's schedule,
@@ -14,14 +21,102 @@ import math
 from dataclasses import dataclass
 
 import torch
+from torch.nn import functional as F
 
-from helpers.idvae.model import (Z_DIM, Config, expression_stage_loss, gan_d_loss, gan_g_loss, identity_stage_loss,
-                                 lr_factor, reparameterise, switch_loss, total_expression_loss, vae_loss)
+from helpers.core.losses import g_loss
+from helpers.idvae.model import Z_DIM, Config
 
-__all__ = ["Stage", "stages", "stage_at", "steps_per_epoch", "set_lr", "same_subject", "other_subject",
-           "identity_step", "expression_step", "vae_step"]
+__all__ = ["reparameterise", "kl_divergence", "reconstruction_nll", "identity_stage_loss", "expression_stage_loss",
+           "gan_d_loss", "gan_g_loss", "switch_loss", "total_expression_loss", "vae_loss", "lr_factor", "Stage", "stages", "stage_at", "steps_per_epoch", "set_lr", "same_subject",
+           "other_subject", "identity_step", "expression_step", "vae_step"]
 
 
+# ----------------------------------------------------------------------------- losses
+def reparameterise(mu: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
+    """z = mu + sigma * eps, eps ~ N(0, I) (the reparameterisation trick; torch's global RNG)."""
+    return mu + torch.exp(0.5 * log_var) * torch.randn_like(mu)
+
+
+def kl_divergence(mu: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
+    """D_KL(N(mu, sigma^2) || N(0, I)) = 1/2 sum_j (mu_j^2 + sigma_j^2 - log sigma_j^2 - 1), batch mean."""
+    mu, log_var = mu.float(), log_var.float()
+    return 0.5 * (mu.pow(2) + log_var.exp() - log_var - 1.0).sum(1).mean()
+
+
+def reconstruction_nll(x_hat: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """-log p(target | z) for a Gaussian decoder with sigma^2 = 1/2, up to a constant:
+    sum over pixels of (x_hat - target)^2, batch mean."""
+    if x_hat.shape != target.shape:
+        raise ValueError(f"x_hat {tuple(x_hat.shape)} and target {tuple(target.shape)} must have one shape")
+    return (x_hat.float() - target.float()).pow(2).flatten(1).sum(1).mean()
+
+
+def identity_stage_loss(mu_i, log_var_i, x_hat, x_rand_id, alpha_kl: float, alpha_rec: float):
+    """Eq. 1: L_i = a_i1 KL(q(z_i|x) || p(z)) - a_i2 E_q[log p(x_rand_id | z_i, z_e = 0)].
+
+    ``x_hat`` = Dec(z_i, 0), ``x_rand_id`` a random image of the same subject. Returns (L_i, kl, nll).
+    """
+    kl, nll = kl_divergence(mu_i, log_var_i), reconstruction_nll(x_hat, x_rand_id)
+    return alpha_kl * kl + alpha_rec * nll, kl, nll
+
+
+def expression_stage_loss(mu_e, log_var_e, x_hat, x, alpha_kl: float, alpha_rec: float):
+    """Eq. 2: L_e = a_e1 KL(q(z_e|x) || p(z)) - a_e2 E_q[log p(x | z_i, z_e)]. Returns (L_e, kl, nll)."""
+    kl, nll = kl_divergence(mu_e, log_var_e), reconstruction_nll(x_hat, x)
+    return alpha_kl * kl + alpha_rec * nll, kl, nll
+
+
+def gan_d_loss(d_real: torch.Tensor, d_rec: torch.Tensor, d_prior: torch.Tensor) -> torch.Tensor:
+    """The discriminator's side of Eq. 3: maximise log D(x) + log(1 - D(x')) + log(1 - D(x_p)).
+
+    Returns the negated objective (minimised) from logits, D = sigmoid(logit):
+    BCE(d(x), 1) + BCE(d(x'), 0) + BCE(d(x_p), 0), each a batch mean, in float32.
+    """
+    bce = F.binary_cross_entropy_with_logits
+    d_real, d_rec, d_prior = d_real.float(), d_rec.float(), d_prior.float()
+    return (bce(d_real, torch.ones_like(d_real)) + bce(d_rec, torch.zeros_like(d_rec))
+            + bce(d_prior, torch.zeros_like(d_prior)))
+
+
+def gan_g_loss(d_rec: torch.Tensor, d_prior: torch.Tensor, kind: str = "nonsaturating") -> torch.Tensor:
+    """The generator's side of Eq. 3 for reconstructions x' and prior samples x_p.
+
+    ``"minimax"``: minimise log(1 - D(x')) + log(1 - D(x_p)) as written; ``"nonsaturating"``:
+    minimise -log D(x') - log D(x_p) (same fixed point, strong gradients when D wins).
+    """
+    return g_loss(d_rec, kind) + g_loss(d_prior, kind)
+
+
+def switch_loss(z_i: torch.Tensor, z_i_re: torch.Tensor, z_e_d: torch.Tensor, z_e_d_re: torch.Tensor) -> torch.Tensor:
+    """Eq. 4: L_switch = MSE(z_i, z_i') + MSE(z_e^d, z_e^d').
+
+    ``z_i`` from subject A, ``z_e_d`` from a different subject B; ``z_i_re``, ``z_e_d_re`` are both
+    encoders' codes of Dec(z_i, z_e^d). MSE = mean over the batch and the 64 dimensions.
+    """
+    for name, t in (("z_i_re", z_i_re), ("z_e_d", z_e_d), ("z_e_d_re", z_e_d_re)):
+        if t.shape != z_i.shape:
+            raise ValueError(f"switch_loss: {name} must have the shape of z_i {tuple(z_i.shape)}, got {tuple(t.shape)}")
+    return F.mse_loss(z_i_re.float(), z_i.float()) + F.mse_loss(z_e_d_re.float(), z_e_d.float())
+
+
+def total_expression_loss(l_e: torch.Tensor, l_gan: torch.Tensor | float, l_switch: torch.Tensor | float,
+                          beta: float, gamma: float) -> torch.Tensor:
+    """Eq. 5: L'_e = L_e + beta L_gan + gamma L_switch (beta, gamma > 0 in the paper; 0 switches a term off)."""
+    return l_e + beta * l_gan + gamma * l_switch
+
+
+def vae_loss(mu, log_var, x_hat, x, alpha_kl: float, alpha_rec: float):
+    """The plain (and conditional) VAE: a_1 KL(q(z|x) || p(z)) - a_2 E_q[log p(x|z)]. Returns (L, kl, nll)."""
+    return expression_stage_loss(mu, log_var, x_hat, x, alpha_kl, alpha_rec)
+
+
+def lr_factor(cfg: Config, epoch_in_stage: float, epoch_in_run: float) -> float:
+    """0.95 ** (completed epochs), counted within the stage or over the run (``lr_decay_scope``)."""
+    e = epoch_in_stage if cfg.lr_decay_scope == "stage" else epoch_in_run
+    return cfg.lr_decay ** math.floor(e)
+
+
+# ----------------------------------------------------------------------------- schedule
 @dataclass(frozen=True)
 class Stage:
     """One stage of the schedule: ``kind`` identity | expression | vae, 1-based ``iteration``, steps
