@@ -175,3 +175,24 @@ def test_same_function_as_rosinality_reference():
     from helpers.stylegan2.bench import reference_equivalence
     r = reference_equivalence(REFERENCES["rosinality"], size=32, channel_multiplier=1, w_dim=32)
     assert r["image_max_abs_diff"] < 1e-4 * max(1.0, r["image_std"]) and r["logit_max_abs_diff"] < 1e-4
+
+
+def test_nvidia_pickle_with_a_missing_field_names_the_file_and_the_field(tmp_path, monkeypatch):
+    """A pickle in NVIDIA's format whose generator lacks ``img_resolution`` (neither as an attribute
+    nor in its constructor arguments) is refused with the file and the field named, not a KeyError."""
+    G, _ = nets()
+    tree = O._module_tree
+
+    def without_resolution(flat, names, root, attrs):
+        node = tree(flat, names, root, attrs)
+        if root == "":
+            node.state.pop("img_resolution")
+            node.state["_init_kwargs"].pop("img_resolution")
+        return node
+
+    monkeypatch.setattr(O, "_module_tree", without_resolution)
+    path = O.write_nvidia_like_pkl(tmp_path / "no_resolution.pkl", G)
+    with pytest.raises(O.IncompletePickleError, match=r"no_resolution\.pkl.*'img_resolution'") as err:
+        O.load_nvidia_pkl(path)
+    assert isinstance(err.value, ValueError) and err.value.field == "img_resolution"
+    assert err.value.path == path

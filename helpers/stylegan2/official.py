@@ -54,7 +54,7 @@ from helpers.stylegan2.model import Discriminator, Generator, channels
 from helpers.core.safe_pickle import (EasyDict, PersistentStub, SafeUnpickler, UnsafePickleError, persistent_stub,
                                            safe_pickle_load, stub_state)
 
-__all__ = ["UnsafePickleError", "SafeUnpickler", "PersistentStub", "EasyDict", "safe_pickle_load",
+__all__ = ["UnsafePickleError", "IncompletePickleError", "SafeUnpickler", "PersistentStub", "EasyDict", "safe_pickle_load",
            "persistent_stub", "stub_state", "load_nvidia_pkl", "load_rosinality_pt", "load_official",
            "to_rosinality", "write_rosinality_pt", "to_nvidia_state", "write_nvidia_like_pkl", "OFFICIAL",
            "download", "WEIGHTS_DIR"]
@@ -137,6 +137,25 @@ def _check_fir(nv: Mapping[str, torch.Tensor]) -> None:
             raise ValueError(f"{k}: only the [1, 3, 3, 1] resampling filter is supported, got {v.tolist()}")
 
 
+class IncompletePickleError(ValueError):
+    """A pickle in NVIDIA's format that lacks a field the conversion needs (``path``, ``field``)."""
+
+    def __init__(self, path, field: str, network: str):
+        self.path, self.field, self.network = path, field, network
+        super().__init__(f"{path}: NVIDIA pickle's {network} has no field {field!r} (a truncated or hand-edited "
+                         "file, or not stylegan2-ada-pytorch's format)")
+
+
+def _field(stub: PersistentStub, key: str):
+    """Attribute ``key`` of a network stub, else the constructor argument of that name (KeyError if neither)."""
+    if key in stub.state:
+        return stub.state[key]
+    kw = stub.state.get("_init_kwargs") or {}
+    if key in kw:
+        return kw[key]
+    raise KeyError(key)
+
+
 def _nv_generator(stub: PersistentStub) -> Generator:
     if stub.class_name != "Generator":
         raise ValueError(f"expected NVIDIA's Generator, got {stub.class_name}")
@@ -148,14 +167,14 @@ def _nv_generator(stub: PersistentStub) -> Generator:
         raise ValueError(f"only the skip generator is supported, got architecture={syn['architecture']!r}")
     nv = stub_state(stub)
     _check_fir(nv)
-    size = int(stub.state["img_resolution"])
+    size = int(_field(stub, "img_resolution"))
     n_mlp = len([k for k in nv if re.fullmatch(r"mapping\.fc\d+\.weight", k)])
     ch = {r: nv[f"synthesis.b{r}.conv1.weight"].shape[0] for r in (2 ** i for i in range(2, int(math.log2(size)) + 1))}
     base, cmax = _channel_rule(ch)
     fc0 = stub.mapping.fc0
     lr_mul = float(fc0.state.get("bias_gain", 0.01))
     clamp = stub.synthesis.state["_modules"]["b4"].conv1.state.get("conv_clamp")
-    G = Generator(size, int(stub.state["z_dim"]), int(stub.state["w_dim"]), n_mlp, lr_mul, base, cmax,
+    G = Generator(size, int(_field(stub, "z_dim")), int(_field(stub, "w_dim")), n_mlp, lr_mul, base, cmax,
                   None if clamp is None else float(clamp))
     _load_into(G, _nv_to_ours_g(nv, size, n_mlp), "G (NVIDIA pickle)")
     return G
@@ -166,7 +185,7 @@ def _nv_discriminator(stub: PersistentStub) -> Discriminator:
     if kw.get("architecture", "resnet") != "resnet" or int(stub.state.get("c_dim", 0) or 0):
         raise ValueError("only the unconditional residual discriminator is supported")
     nv = stub_state(stub)
-    size = int(stub.state["img_resolution"])
+    size = int(_field(stub, "img_resolution"))
     ch = {r: nv[f"b{r}.conv0.weight"].shape[0] for r in (2 ** i for i in range(int(math.log2(size)), 2, -1))}
     ch[4] = nv["b4.conv.weight"].shape[0]
     base, cmax = _channel_rule(ch)
@@ -180,7 +199,9 @@ def _nv_discriminator(stub: PersistentStub) -> Discriminator:
 def load_nvidia_pkl(file, discriminator: bool = False) -> tuple[Generator, Discriminator | None, dict]:
     """NVIDIA stylegan2-ada-pytorch ``.pkl`` -> (G_ema, D or None, info) without executing its code.
 
-    ``info``: the pickle's top-level keys, the size, and ``training_set_kwargs`` if present.
+    ``info``: the pickle's top-level keys, the size, and ``training_set_kwargs`` if present. A file
+    whose networks lack a field (``img_resolution``, a child module, a tensor) raises
+    :class:`IncompletePickleError` (a ``ValueError``) naming the file and the field.
     """
     try:
         data = safe_pickle_load(file)
@@ -191,8 +212,16 @@ def load_nvidia_pkl(file, discriminator: bool = False) -> tuple[Generator, Discr
     if not isinstance(data, dict) or not isinstance(data.get("G_ema"), PersistentStub):
         keys = sorted(data) if isinstance(data, dict) else type(data).__name__
         raise ValueError(f"{file}: expected NVIDIA's dict with a 'G_ema' network, got {keys}")
-    G = _nv_generator(data["G_ema"]).eval()
-    D = _nv_discriminator(data["D"]).eval() if discriminator and isinstance(data.get("D"), PersistentStub) else None
+    try:
+        G = _nv_generator(data["G_ema"]).eval()
+    except (KeyError, AttributeError) as e:      # a field, child network or tensor the file lacks
+        raise IncompletePickleError(file, str(e.args[0]) if e.args else "?", "G_ema") from None
+    D = None
+    if discriminator and isinstance(data.get("D"), PersistentStub):
+        try:
+            D = _nv_discriminator(data["D"]).eval()
+        except (KeyError, AttributeError) as e:
+            raise IncompletePickleError(file, str(e.args[0]) if e.args else "?", "D") from None
     info = {"format": "nvidia-pkl", "keys": sorted(data), "size": G.size,
             "training_set_kwargs": dict(data.get("training_set_kwargs") or {})}
     return G, D, info
