@@ -15,6 +15,13 @@ Examples::
     python -m data_scripts.prepare jaffe  --src ~/Downloads/jaffe --out data/jaffe --crop face --size 128
     python -m data_scripts.prepare ckplus --src ~/Downloads/CK+ --out data/ckplus --frames-per-sequence 10
     python -m data_scripts.prepare celeba --src data/raw/celeba --out data/celeba --download
+
+This module is the command line, ``combine`` and the dispatch; the preparers live beside it:
+``prepare_celeba`` (CelebA, CelebA-HQ, FFHQ), ``prepare_jaffe``, ``prepare_ckplus``, ``prepare_mug`` and
+``prepare_ravdess`` (their sequences -> ``prepare_sequences``, the training/recognition sets),
+``prepare_emotionet``, ``prepare_300w``; what they share: ``prepare_sources`` (folders, zip archives,
+image bytes), ``prepare_labels`` (expression names, AU columns, subject splits, frame sampling) and
+``prepare_writing`` (crops, resumable writing).
 """
 from __future__ import annotations
 
@@ -28,9 +35,15 @@ import pandas as pd
 
 from data_scripts import prepare_300w as p300w
 from data_scripts import prepare_celeba as pc
-from data_scripts import prepare_expr as pe
 from data_scripts.common import Summary, atomic_write_bytes, inside, safe_filename
-from data_scripts.prepare_core import Cropper, PrepareError, check_out
+from data_scripts.prepare_ckplus import ckplus_sequences
+from data_scripts.prepare_emotionet import prepare_emotionet
+from data_scripts.prepare_jaffe import prepare_jaffe
+from data_scripts.prepare_mug import mug_sequences
+from data_scripts.prepare_ravdess import ravdess_sequences, ravdess_subjects
+from data_scripts.prepare_sequences import write_sequence_sets
+from data_scripts.prepare_sources import PrepareError, SourceTree, TempDir, report_bad_archives
+from data_scripts.prepare_writing import Cropper, check_out
 from helpers.faces.data import read_manifest
 
 DATASETS = ("celeba", "celeba-hq", "ffhq", "ckplus", "jaffe", "mug", "ravdess", "emotionet", "combine")
@@ -176,6 +189,37 @@ def combine(inputs, out, summary: Summary, link: str = "hard") -> int:
     return len(merged)
 
 
+def prepare_sequences(kind: str, src, out, summary: Summary, cropper: Cropper, *, sets=("training", "recognition"),
+                      frames_per_sequence=10, recognition_frames=3, n_test_subjects=None, test_subjects=None,
+                      seed=0, fmt="png", au_unknown_intensity=1.0) -> dict[str, int]:
+    """CK+ (``ckplus``), MUG (``mug``) or RAVDESS (``ravdess``) -> ``out/training``, ``out/recognition``."""
+    if n_test_subjects is None:  # the identity/expression VAE paper: 7 test subjects over the three sets
+        n_test_subjects = {"ckplus": 3, "mug": 2, "ravdess": 2}[kind]
+    out = Path(out)
+    common = dict(source=kind, frames_per_sequence=frames_per_sequence, recognition_frames=recognition_frames,
+                  n_test_subjects=n_test_subjects, test_subjects=test_subjects, seed=seed, fmt=fmt)
+    with SourceTree(src) as tree:
+        report_bad_archives(tree, summary)
+        if kind == "ravdess":
+            subjects = ravdess_subjects(tree)
+            if not subjects:
+                raise PrepareError("expected RAVDESS videos named like 02-01-05-01-02-01-12.mp4 "
+                                   f"(Actor_xx/ folders or the Video_*_Actor_xx.zip archives); none under {src}")
+            if "recognition" in sets:
+                print("ravdess: no recognition set (the identity/expression VAE paper could not locate the expression apex in its videos)")
+                sets = tuple(s for s in sets if s != "recognition")
+            with TempDir() as tmp:
+                first = sets[0] if sets else None
+                return write_sequence_sets(
+                    lambda w: ravdess_sequences(tree, summary if w == first else Summary("rescan"), tmp,
+                                                frames_per_sequence, w),
+                    subjects, out, summary, cropper, sets=tuple(sets), **common)
+        seqs = (ckplus_sequences(tree, summary, au_unknown_intensity) if kind == "ckplus"
+                else mug_sequences(tree, summary))
+        return write_sequence_sets(lambda w: seqs, {s.subject for s in seqs}, out, summary, cropper, sets=tuple(sets),
+                                   **common)
+
+
 def run(args: argparse.Namespace, summary: Summary, cropper: Cropper | None = None):
     """Dispatch one parsed command; returns the preparer's counts. Raises PrepareError on refusal."""
     if args.dataset == "combine":
@@ -195,16 +239,16 @@ def run(args: argparse.Namespace, summary: Summary, cropper: Cropper | None = No
     if ds == "ffhq":
         return pc.prepare_ffhq(args.src, args.out, summary, cropper, metadata=args.metadata, **kw)
     if ds == "emotionet":
-        return pe.prepare_emotionet(args.src, args.out, summary, cropper, urls=args.urls, **kw)
+        return prepare_emotionet(args.src, args.out, summary, cropper, urls=args.urls, **kw)
     split = dict(n_test_subjects=args.n_test_subjects, test_subjects=args.test_subjects, seed=args.seed)
     if ds == "jaffe":
         if split["n_test_subjects"] is None:
             split["n_test_subjects"] = 2
-        return pe.prepare_jaffe(args.src, args.out, summary, cropper, **split, **kw)
+        return prepare_jaffe(args.src, args.out, summary, cropper, **split, **kw)
     extra = {"au_unknown_intensity": args.au_unknown_intensity} if ds == "ckplus" else {}
-    return pe.prepare_sequences(ds, args.src, args.out, summary, cropper, sets=tuple(dict.fromkeys(args.sets)),
-                                frames_per_sequence=args.frames_per_sequence,
-                                recognition_frames=args.recognition_frames, **split, **extra, **kw)
+    return prepare_sequences(ds, args.src, args.out, summary, cropper, sets=tuple(dict.fromkeys(args.sets)),
+                             frames_per_sequence=args.frames_per_sequence,
+                             recognition_frames=args.recognition_frames, **split, **extra, **kw)
 
 
 def main(argv=None, cropper: Cropper | None = None) -> int:

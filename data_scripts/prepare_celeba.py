@@ -15,8 +15,9 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from data_scripts.common import Summary
-from data_scripts.prepare_core import (Cropper, Item, PrepareError, SourceTree, course_expression, is_image_name,
-                                       natural_key, output_name, report_bad_archives, write_items)
+from data_scripts.prepare_labels import course_expression, natural_key
+from data_scripts.prepare_sources import PrepareError, SourceTree, is_image_name, report_bad_archives
+from data_scripts.prepare_writing import Cropper, Item, output_name, write_items
 
 CELEBA_FILES = ("list_attr_celeba", "identity_CelebA", "list_landmarks_align_celeba", "list_eval_partition")
 CELEBA_LANDMARKS = ("lefteye_x", "lefteye_y", "righteye_x", "righteye_y", "nose_x", "nose_y",

@@ -19,8 +19,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from data_scripts import prepare, prepare_core
-from data_scripts.prepare_core import Cropper, middle_indices, sample_indices, subject_split
+from data_scripts import prepare, prepare_labels, prepare_sources, prepare_writing
+from data_scripts.prepare_labels import middle_indices, sample_indices, subject_split
+from data_scripts.prepare_writing import Cropper
 from helpers.faces.data import FaceFolder, read_manifest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -63,10 +64,10 @@ def test_sampling_and_split_helpers():
     assert len(test) == 3 and test == subject_split(reversed(subs), 3, seed=1)   # deterministic
     assert subject_split(["a"], 2) == set()                  # at least one subject stays in train
     assert subject_split(subs, 2, test_subjects=["S1"]) == {"S1"}
-    with pytest.raises(prepare_core.PrepareError, match="not in the data"):
+    with pytest.raises(prepare_sources.PrepareError, match="not in the data"):
         subject_split(subs, 2, test_subjects=["nobody"])
-    assert prepare_core.course_expression("Happy") == "happiness"
-    assert prepare_core.course_expression("calm") == ""
+    assert prepare_labels.course_expression("Happy") == "happiness"
+    assert prepare_labels.course_expression("calm") == ""
 
 
 def test_help_runs_as_module():
@@ -118,12 +119,12 @@ def test_jaffe_manifest_labels_split_and_rerun(tmp_path, capsys):
     # re-run: finished images are not decoded or written again, same manifest
     before = {p: p.stat().st_mtime_ns for p in out.rglob("*.png")}
     calls = []
-    orig = prepare_core.decode_image
-    prepare_core.decode_image = lambda b: calls.append(1) or orig(b)
+    orig = prepare_writing.decode_image
+    prepare_writing.decode_image = lambda b: calls.append(1) or orig(b)
     try:
         assert run_cli("jaffe", "--src", src, "--out", out, "--n-test-subjects", "1") == 0
     finally:
-        prepare_core.decode_image = orig
+        prepare_writing.decode_image = orig
     assert len(calls) == 2 and read_manifest(out).equals(df)          # only the 2 broken files are retried
     assert before == {p: p.stat().st_mtime_ns for p in out.rglob("*.png")}
     # a different split is different settings: a fresh manifest
@@ -502,20 +503,20 @@ def test_bad_arguments_and_empty_sources(tmp_path, capsys):
 
 def test_interrupted_run_keeps_finished_rows_and_resumes(tmp_path, monkeypatch):
     src, out = make_jaffe(tmp_path / "src"), tmp_path / "out"
-    orig, n = prepare_core.decode_image, {"calls": 0}
+    orig, n = prepare_writing.decode_image, {"calls": 0}
 
     def flaky(b):
         n["calls"] += 1
         if n["calls"] == 6:
             raise KeyboardInterrupt
         return orig(b)
-    monkeypatch.setattr(prepare_core, "decode_image", flaky)
+    monkeypatch.setattr(prepare_writing, "decode_image", flaky)
     assert run_cli("jaffe", "--src", src, "--out", out) == 130
     part = read_manifest(out)
     assert 1 <= len(part) < 16 and all((out / f).is_file() for f in part.file)
     assert no_temp_files(out)
     stale = put(out / "KA" / ".KA.AN1.1.png.x1y2.tmp", b"half")       # as a SIGKILL mid-write leaves it
-    monkeypatch.setattr(prepare_core, "decode_image", orig)
+    monkeypatch.setattr(prepare_writing, "decode_image", orig)
     assert run_cli("jaffe", "--src", src, "--out", out) == 0
     assert len(read_manifest(out)) == 16 and not stale.exists()
 

@@ -1,273 +1,30 @@
-"""Shared machinery of ``python -m data_scripts.prepare``: sources, labels, splits, crops, writing.
+"""Cropping and writing of ``python -m data_scripts.prepare``: every preparer's items -> the on-disk face format.
 
-Every preparer turns a downloaded data set into the project's one on-disk format (a folder of
-images + ``manifest.csv``, see ``helpers.faces.data``). What they share lives here:
-
-* :class:`SourceTree` - one view over a folder *and* the zip archives inside it, so a user can point
-  ``--src`` at the archives exactly as downloaded (``img_align_celeba.zip``, ``Video_Speech_Actor_01.zip``)
-  or at the unpacked folders; unreadable archives are reported and skipped, never half-used.
-* :func:`course_expression` - the 8 course expression names (the ConvNeXt GANimation thesis, Table 2.2).
-* :func:`subject_split` - the identity/expression VAE paper's subject-level train/test split.
-* :func:`sample_indices` / :func:`middle_indices` - the identity/expression VAE paper's frame sampling.
 * :class:`Cropper` - the optional crop hook (``none`` | ``center`` (the ConvNeXt GANimation thesis "v0") | ``face``
   (the ConvNeXt GANimation thesis "v2", dlib through ``helpers.faces.detect``, which loads dlib only when asked for)).
+* :class:`Item` - one image to write with its labels and points.
 * :class:`LazyFaceWriter` (over ``helpers.faces.data.FaceWriter``) and :func:`write_items` - atomic,
-  resumable writing with a Summary.
+  resumable writing with a Summary; :func:`check_out` refuses an output inside the source.
 """
 from __future__ import annotations
 
+import csv
 import dataclasses
-import io
 import json
 import os
-import random
-import re
-import shutil
-import tempfile
 import time
-import warnings
-import zipfile
 from pathlib import Path
 from typing import Callable, Iterable
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from data_scripts.common import IMAGE_SUFFIXES, Summary, atomic_write_bytes, inside, safe_filename
+from data_scripts.prepare_labels import LANDMARK_COLUMNS
+from data_scripts.prepare_sources import PrepareError, Skip, decode_image, is_jpeg
+from helpers.core.runtime import bar as tqdm
 from helpers.faces import detect
 from helpers.faces.data import FaceWriter, read_manifest
-
-from helpers.core.runtime import bar as tqdm
-
-# --------------------------------------------------------------------------------------------
-# Labels shared by every preparer
-# --------------------------------------------------------------------------------------------
-
-#: The course's 8 expressions, ids 0..7 in this order (the ConvNeXt GANimation thesis' Table 2.2; helpers.synthfaces.EXPRESSIONS).
-EXPRESSIONS = ("natural", "happiness", "sadness", "surprise", "fear", "anger", "disgust", "contempt")
-
-#: Source spellings -> course names. "calm" (RAVDESS) has no course name and maps to "".
-_EXPRESSION_ALIASES = {
-    "natural": "natural", "neutral": "natural", "ne": "natural",
-    "happiness": "happiness", "happy": "happiness", "joy": "happiness", "ha": "happiness",
-    "sadness": "sadness", "sad": "sadness", "sa": "sadness",
-    "surprise": "surprise", "surprised": "surprise", "su": "surprise",
-    "fear": "fear", "fearful": "fear", "afraid": "fear", "fe": "fear",
-    "anger": "anger", "angry": "anger", "an": "anger",
-    "disgust": "disgust", "disgusted": "disgust", "di": "disgust",
-    "contempt": "contempt", "contemptuous": "contempt",
-}
-
-#: The 17 OpenFace AUs of the ConvNeXt GANimation thesis (helpers.synthfaces.AUS) and their manifest columns.
-AUS = (1, 2, 4, 5, 6, 7, 9, 10, 12, 14, 15, 17, 20, 23, 25, 26, 45)
-AU_COLUMNS = [f"AU{a:02d}" for a in AUS]
-LANDMARK_COLUMNS = [c for i in range(68) for c in (f"x{i}", f"y{i}")]
-
-
-def course_expression(label) -> str:
-    """Map a source's expression label to one of the 8 course names, or '' when none fits."""
-    if label is None:
-        return ""
-    return _EXPRESSION_ALIASES.get(str(label).strip().lower(), "")
-
-
-class PrepareError(Exception):
-    """A source that cannot be prepared at all (wrong layout, nothing readable): the CLI prints it."""
-
-
-class Skip(Exception):
-    """One item that cannot be used; ``str(e)`` is the reason counted in the Summary."""
-
-
-# --------------------------------------------------------------------------------------------
-# Sources: a folder, its zip archives, or a single zip
-# --------------------------------------------------------------------------------------------
-
-class SourceTree:
-    """Read-only view of a folder plus the members of the ``*.zip`` archives found inside it.
-
-    Paths are POSIX strings relative to the source root. A member ``a/b.png`` of ``sub/x.zip`` appears
-    as ``sub/a/b.png``, so the official archives and their unpacked folders look the same. A zip that
-    cannot be opened (truncated, not a zip) is recorded in ``bad_archives`` and skipped.
-    """
-
-    def __init__(self, src: str | os.PathLike, scan_zips: bool = True):
-        self.root = Path(src)
-        self.files: dict[str, object] = {}
-        self.bad_archives: list[tuple[str, str]] = []
-        self._zips: list[zipfile.ZipFile] = []
-        if self.root.is_file():
-            if not self.root.suffix.lower() == ".zip":
-                raise PrepareError(f"--src {self.root} is a file but not a .zip archive; pass a folder or a zip")
-            self._add_zip(self.root, "")
-            if self.bad_archives:
-                raise PrepareError(f"cannot read the archive {self.root}: {self.bad_archives[0][1]}")
-        elif self.root.is_dir():
-            for dirpath, dirnames, filenames in os.walk(self.root, followlinks=True):
-                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-                rel_dir = Path(dirpath).relative_to(self.root)
-                for name in sorted(filenames):
-                    if name.startswith("."):
-                        continue
-                    rel = (rel_dir / name).as_posix()
-                    if scan_zips and name.lower().endswith(".zip"):
-                        prefix = "" if rel_dir == Path(".") else rel_dir.as_posix() + "/"
-                        self._add_zip(Path(dirpath) / name, prefix)
-                    else:
-                        self.files[rel] = Path(dirpath) / name
-        else:
-            raise PrepareError(f"--src {self.root} does not exist")
-
-    def _add_zip(self, path: Path, prefix: str) -> None:
-        try:
-            zf = zipfile.ZipFile(path)
-            infos = zf.infolist()
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
-            self.bad_archives.append((str(path), f"unreadable zip archive ({type(e).__name__}: {e})"))
-            return
-        self._zips.append(zf)
-        for info in infos:
-            if info.is_dir() or "/." in "/" + info.filename or "__MACOSX" in info.filename:
-                continue
-            name = info.filename.replace("\\", "/").lstrip("/")
-            if ".." in name.split("/"):
-                continue  # never trust member names that climb out
-            self.files.setdefault(prefix + name, (zf, info))
-
-    def close(self) -> None:
-        for zf in self._zips:
-            zf.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __contains__(self, rel: str) -> bool:
-        return rel in self.files
-
-    def names(self) -> list[str]:
-        return list(self.files)
-
-    def read_bytes(self, rel: str) -> bytes:
-        """Bytes of one file; raises Skip when an archive member is damaged."""
-        entry = self.files[rel]
-        try:
-            if isinstance(entry, Path):
-                return entry.read_bytes()
-            zf, info = entry
-            return zf.read(info)
-        except Exception as e:  # BadZipFile (bad CRC), zlib.error, EOFError, OSError, ...
-            raise Skip(f"unreadable file or archive member ({type(e).__name__})") from e
-
-    def read_text(self, rel: str) -> str:
-        try:
-            return self.read_bytes(rel).decode("utf-8", errors="replace")
-        except Skip as e:
-            raise PrepareError(f"cannot read {rel}: {e}") from e
-
-    def local_path(self, rel: str, tmpdir: str) -> Path:
-        """A real file path for tools that need one (OpenCV video): archive members are extracted."""
-        entry = self.files[rel]
-        if isinstance(entry, Path):
-            return entry
-        dst = Path(tmpdir) / safe_filename(rel.replace("/", "_"))
-        dst.write_bytes(self.read_bytes(rel))
-        return dst
-
-    def find(self, name: str, max_depth: int = 3) -> str | None:
-        """Shallowest file or folder whose last path part is ``name`` (case-insensitive)."""
-        best = None
-        low = name.lower()
-        for rel in self.files:
-            parts = rel.split("/")
-            for depth, part in enumerate(parts[: max_depth + 1]):
-                if part.lower() == low:
-                    cand = "/".join(parts[: depth + 1])
-                    if best is None or cand.count("/") < best.count("/"):
-                        best = cand
-                    break
-        return best
-
-    def under(self, folder: str) -> list[str]:
-        pre = folder.rstrip("/") + "/"
-        return sorted(r for r in self.files if r.startswith(pre))
-
-
-def is_image_name(rel: str) -> bool:
-    return rel.lower().endswith(IMAGE_SUFFIXES) and not rel.rsplit("/", 1)[-1].startswith(".")
-
-
-def decode_image(data: bytes) -> np.ndarray:
-    """Image bytes -> uint8 HWC RGB; raises Skip with a clear reason for non-images and broken files."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")  # PIL only warns on a truncated TIFF: refuse it instead
-            with Image.open(io.BytesIO(data)) as im:
-                im.load()
-                if im.mode in ("I;16", "I;16B", "I;16L", "I"):
-                    arr = np.asarray(im, dtype=np.float64)
-                    hi = arr.max() or 1.0
-                    return np.repeat((arr * (255.0 / hi)).round().astype(np.uint8)[:, :, None], 3, axis=2)
-                arr = np.asarray(im.convert("RGB"))
-    except UnidentifiedImageError as e:
-        raise Skip("not an image") from e
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError, Warning) as e:
-        raise Skip("corrupt or truncated image") from e
-    if arr.ndim != 3 or arr.shape[0] < 2 or arr.shape[1] < 2:
-        raise Skip("degenerate image")
-    return np.ascontiguousarray(arr, dtype=np.uint8)
-
-
-def is_jpeg(data: bytes) -> bool:
-    return data[:3] == b"\xff\xd8\xff"
-
-
-# --------------------------------------------------------------------------------------------
-# The identity/expression VAE paper: subject split and frame sampling
-# --------------------------------------------------------------------------------------------
-
-def subject_split(subjects: Iterable[str], n_test: int = 2, seed: int = 0,
-                  test_subjects: Iterable[str] | None = None) -> set[str]:
-    """Pick the test subjects: the given ones, else ``n_test`` drawn with ``random.Random(seed)``.
-
-    The identity/expression VAE paper held out 2-3 subjects of each data set (7 of 202). At least one subject stays in train.
-    """
-    subs = sorted(set(map(str, subjects)))
-    if test_subjects:
-        chosen = {str(s) for s in test_subjects}
-        unknown = chosen - set(subs)
-        if unknown:
-            raise PrepareError(f"--test-subjects names subjects that are not in the data: {sorted(unknown)}")
-        return chosen
-    if n_test < 0:
-        raise ValueError(f"n_test must be >= 0, got {n_test}")
-    k = min(n_test, max(len(subs) - 1, 0))
-    return set(random.Random(seed).sample(subs, k))
-
-
-def sample_indices(n: int, k: int) -> list[int]:
-    """``k`` frame indices at equal intervals over ``0..n-1`` (first and last included); all if n <= k."""
-    if n <= 0:
-        return []
-    if k <= 0 or n <= k:
-        return list(range(n))
-    return sorted(set(np.linspace(0, n - 1, k).round().astype(int).tolist()))
-
-
-def middle_indices(n: int, k: int) -> list[int]:
-    """``k`` consecutive frame indices centred on the middle of ``0..n-1`` (MUG's apex)."""
-    if n <= 0:
-        return []
-    k = min(max(k, 1), n)
-    start = max(0, min(n - k, (n - 1) // 2 - (k - 1) // 2))
-    return list(range(start, start + k))
-
-
-def last_indices(n: int, k: int) -> list[int]:
-    """The last ``k`` frame indices (CK+ sequences end at the labelled apex)."""
-    return list(range(max(0, n - max(k, 1)), n))
 
 
 # --------------------------------------------------------------------------------------------
@@ -526,38 +283,3 @@ def check_out(src: str | os.PathLike, out: str | os.PathLike) -> Path:
     if out_r.exists() and not out_r.is_dir():
         raise PrepareError(f"--out {out} exists and is not a folder")
     return out_r
-
-
-def report_bad_archives(tree: SourceTree, summary: Summary) -> None:
-    for path, why in tree.bad_archives:
-        print(f"warning: skipping {path}: {why}")
-        summary.skip("unreadable zip archive", path)
-
-
-class TempDir:
-    """A temporary folder removed on exit (used to hand archive members to OpenCV)."""
-
-    def __enter__(self) -> str:
-        self.path = tempfile.mkdtemp(prefix="prepare_")
-        return self.path
-
-    def __exit__(self, *exc):
-        shutil.rmtree(self.path, ignore_errors=True)
-
-
-def parse_float_rows(text: str) -> list[list[float]]:
-    """Whitespace-separated numbers per line (CK+ writes them in e-notation); blank lines dropped."""
-    rows = []
-    for line in text.splitlines():
-        parts = line.split()
-        if parts:
-            try:
-                rows.append([float(p) for p in parts])
-            except ValueError as e:
-                raise Skip("unparsable annotation file") from e
-    return rows
-
-
-def natural_key(s: str):
-    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", s)]
-
