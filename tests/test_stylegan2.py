@@ -179,7 +179,9 @@ def test_release_roundtrip_and_curve(tmp_path):
     net = tiny_net()
     sg.release(res, "tiny", "python -m helpers.stylegan2 release tiny --profile quick", directory=tmp_path, net=net,
                proj_steps=5)
-    G2, man = sg.load_release("tiny", tmp_path)
+    r = sg.load_release("tiny", tmp_path)
+    G2, man = r.G_ema, r.manifest
+    assert isinstance(r.config, sg.Config) and r.config.size == 32 and r.metrics == man["metrics"]
     assert man["command"].startswith("python -m helpers.stylegan2 train") and man["command"].endswith("--release tiny")
     assert man["dtype"] == "float16" and {"fid", "kid", "fid_real", "psnr_w_plus"} <= set(man["metrics"])
     assert [r["step"] for r in man["curve"]] == [2, 4, 6]      # every kept checkpoint
@@ -200,7 +202,8 @@ def test_stylegan2_64_release_reproduces_its_manifest():
         man = rel.read_manifest("stylegan2_64")
     except FileNotFoundError:
         pytest.skip("checkpoints/stylegan2_64 not released yet")
-    G, man = sg.load_release("stylegan2_64")
+    r = sg.load_release("stylegan2_64")
+    G, man = r.G_ema, r.manifest
     assert man["command"].startswith("python -m helpers.stylegan2 train --profile demo")
     # projection is an optimisation: other thread counts round differently and Adam amplifies it,
     # so measure with the threads the release was measured with
@@ -236,10 +239,22 @@ def test_committed_seed_evaluation_belongs_to_the_release_and_reproduces():
     doc = sg.evaluate.load_results(path)
     assert doc["release_sha256"] == rel.read_manifest("stylegan2_64")["sha256"]
     assert doc["command"].startswith("python -m helpers.stylegan2 seed-eval stylegan2_64")
-    G, _ = sg.load_release("stylegan2_64")
+    G = sg.load_release("stylegan2_64").G_ema
     s = doc["settings"]
     got = sg.evaluate.group_swap(G, s["n_pairs"], convention=s["mix"]["convention"])
     want = doc["tables"]["groups"]
     for col in ("pose_share", "mouth_share", "eyes_share", "colour_share", "identity_share"):
         np.testing.assert_allclose(got[col].to_numpy(), want[col].to_numpy(), rtol=1e-3, atol=1e-3, err_msg=col)
-    assert len(sg.evaluate.claims_table(doc["tables"])) == 10
+    assert len(sg.claims.claims_table(doc["tables"])) == 10
+
+
+def test_command_line_lists_seed_eval_and_bench_reference():
+    """seed-eval goes through helpers.core.cli (so --help lists it); bench takes the shared --reference."""
+    import subprocess
+    import sys
+    run = lambda *a: subprocess.run([sys.executable, "-m", "helpers.stylegan2", *a], capture_output=True, text=True)
+    top = run("--help")
+    assert top.returncode == 0 and "seed-eval" in top.stdout
+    sub = run("seed-eval", "--help")
+    assert sub.returncode == 0 and all(f in sub.stdout for f in ("--scenes", "--steps", "--inpaint-first", "--out"))
+    assert "--reference" in run("bench", "--help").stdout

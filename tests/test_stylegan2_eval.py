@@ -6,6 +6,7 @@ import torch
 from helpers import glcic
 from helpers import stylegan2 as sg
 from helpers.faces.analysis import AnalysisNet
+from helpers.stylegan2 import claims as cl
 from helpers.stylegan2 import evaluate as ev
 
 
@@ -51,7 +52,7 @@ def tables(**over):
 
 
 def verdicts(t):
-    c = ev.claims_table(t)
+    c = cl.claims_table(t)
     assert list(c.columns) == ["claim", "measured", "verdict", "how"] and len(c) == 10
     return dict(zip(range(len(c)), c["verdict"]))
 
@@ -80,7 +81,7 @@ def test_verdicts_flip_when_the_numbers_do():
 
 
 def test_findings_quote_the_tables():
-    f = ev.findings(tables(), {"n_scenes": 3, "project": {"steps": 100, "space": "w+"}, "coarse_indices": [0, 1, 2, 3],
+    f = cl.findings(tables(), {"n_scenes": 3, "project": {"steps": 100, "space": "w+"}, "coarse_indices": [0, 1, 2, 3],
                                "expression_indices": [4, 5], "mix": {"convention": "stylegan"}})
     text = "\n".join(f)
     assert "Best PSNR: **inpaint-first**" in text and "21.0 dB" in text
@@ -88,7 +89,7 @@ def test_findings_quote_the_tables():
     assert "w+ indices [0, 1, 2, 3]" in text and "40.0 grey levels" in text
     t = tables()
     t["region"].loc[t["region"].method == "Telea", "psnr"] = 30.0
-    assert "does not beat" in "\n".join(ev.findings(t))
+    assert "does not beat" in "\n".join(cl.findings(t))
 
 
 def test_results_file_round_trip(tmp_path):
@@ -116,4 +117,4 @@ def test_seed_evaluation_end_to_end_with_untrained_networks():
     assert set(sg.VARIANTS) | {"Telea", "glcic_mouth64", "seed (no Poisson)"} == set(t["region"]["method"])
     assert len(t["crossover"]) == G.num_ws + 1 and list(t["groups"]["resolution"]) == [4, 8, 16, 32, 64]
     assert out["settings"]["coarse_indices"] == [0, 1, 2, 3]
-    assert len(ev.claims_table(t)) == 10 and ev.findings(t, out["settings"])
+    assert len(cl.claims_table(t)) == 10 and cl.findings(t, out["settings"])

@@ -6,7 +6,7 @@ import torch
 from helpers import glcic
 from helpers import stylegan2 as sg
 from helpers.faces.analysis import AnalysisNet
-from helpers.stylegan2 import measures as ms
+from helpers.stylegan2 import evaluate as ev
 from helpers.stylegan2.project import latent_noise_scale, learning_rate, masked_perceptual
 
 
@@ -95,7 +95,7 @@ def test_align_and_unalign_round_trip():
     assert abs(lm[36:42].mean(0)[1] - lm[42:48].mean(0)[1]) < 0.5      # eyes level
     assert 25 < eyes[0] < 39                                              # centred
     back = sg.unalign(img, M, (64, 64))
-    face = ms.face_polygon(s.unmasked_landmarks)
+    face = ev.face_polygon(s.unmasked_landmarks)
     inside = np.zeros((64, 64), bool)
     import cv2
     m = np.zeros((64, 64), np.uint8)
@@ -111,7 +111,7 @@ def test_scenes_have_the_truth():
     assert np.array_equal(a.masked[a.mask == 0], a.truth[a.mask == 0])
     assert not np.array_equal(a.masked, a.truth)
     assert a.donors["happiness"]["identity"] != a.identity
-    assert ms.mole_contrast(a.truth[None], a.mole_xy[None], 64 / 48)[0] > 30
+    assert ev.mole_contrast(a.truth[None], a.mole_xy[None], 64 / 48)[0] > 30
     again = sg.make_scenes(2, 64, mole=True)
     assert np.array_equal(again[1].masked, s[1].masked)                   # deterministic
 
@@ -129,7 +129,7 @@ def test_poisson_blend_and_paste():
     assert abs(float(out[18, 18].mean()) - 120) < 5                      # the border takes the photo's colour
     assert float(out[32, 32].mean()) > float(out[18, 18].mean()) + 30    # the gradient of `gen` is kept
     pasted = sg.paste(photo, gen, mask)
-    assert ms.seam_energy(out[None], mask[None])[0] < 0.2 * ms.seam_energy(pasted[None], mask[None])[0]
+    assert ev.seam_energy(out[None], mask[None])[0] < 0.2 * ev.seam_energy(pasted[None], mask[None])[0]
     assert np.array_equal(sg.poisson_blend(photo, gen, np.zeros_like(mask)), photo)
     with pytest.raises(ValueError, match="mask"):
         sg.poisson_blend(photo, gen, mask[:10])
@@ -157,13 +157,13 @@ def test_measures_on_hand_made_faces():
     lm[0, 36:42], lm[0, 42:48] = (22, 30), (42, 30)
     lm[0, 36], lm[0, 45] = (20, 30), (44, 30)
     lm[0, 8], lm[0, 3], lm[0, 13] = (32, 78), (16, 50), (48, 50)
-    j = ms.jaw_metrics(lm)
+    j = ev.jaw_metrics(lm)
     assert j["jaw_width"][0] == pytest.approx(32 / 24) and j["jaw_length"][0] == pytest.approx(48 / 24, rel=0.02)
     flat = np.full((1, 32, 32, 3), 128, np.uint8)
     spot = flat.copy()
     spot[0, 15:18, 15:18] = 20
-    assert ms.mole_contrast(spot, np.array([[16.0, 16.0]]), 1.0)[0] > 50
-    assert abs(ms.mole_contrast(flat, np.array([[16.0, 16.0]]), 1.0)[0]) < 1e-6
+    assert ev.mole_contrast(spot, np.array([[16.0, 16.0]]), 1.0)[0] > 50
+    assert abs(ev.mole_contrast(flat, np.array([[16.0, 16.0]]), 1.0)[0]) < 1e-6
 
 
 def test_complete_runs_every_variant(G, net):
@@ -204,7 +204,7 @@ def test_demo_generator_projection_improves_at_the_demo_learning_rate():
     from helpers.core.images import to_tensor
     from helpers.synthfaces import render
     torch.set_num_threads(2)
-    G, _ = sg.load_release("stylegan2_64")
+    G = sg.load_release("stylegan2_64").G_ema
     imgs = torch.stack([to_tensor(render(200_000 + i, size=G.size, seed=i)["image"]) for i in range(2)])
     cfg = sg.ProjectConfig(steps=40, space="w+", perceptual="analysis", record_every=40, w_avg_samples=2000,
                            lr=sg.DEMO_LR)

@@ -5,30 +5,28 @@ tables to ``checkpoints/NAME.results.json`` (or ``--out``)::
 
     python -m helpers.stylegan2 seed-eval stylegan2_64 --scenes 8 --steps 300
 
-``bench`` also measures rosinality/stylegan2-pytorch at the same configuration when
-``STYLEGAN2_REFERENCE`` names a local checkout of it (its model.py is imported, nothing is copied).
+``bench --reference PATH`` also measures rosinality/stylegan2-pytorch at the same configuration
+(PATH: a local checkout of it; its model.py is imported, nothing is copied). Without the flag the
+``STYLEGAN2_REFERENCE`` environment variable names the checkout, if set.
 """
 import argparse
 import os
-import shlex
-import sys
 
 import torch
 
 from helpers.core import cli
 from helpers.stylegan2.bench import bench
+from helpers.stylegan2.evaluate import write_seed_evaluation
 from helpers.stylegan2.pipeline import INPAINTERS
 from helpers.stylegan2.project import DEMO_LR
-from helpers.stylegan2.train import METHOD, write_seed_evaluation
+from helpers.stylegan2.train import METHOD, load_release
 
 
-def _bench(profiles, repeats):
-    return bench(profiles, repeats, reference=os.environ.get("STYLEGAN2_REFERENCE"))
+def _bench(profiles, repeats, reference=None):
+    return bench(profiles, repeats, reference=reference or os.environ.get("STYLEGAN2_REFERENCE"))
 
 
-def _seed_eval(argv) -> int:
-    p = argparse.ArgumentParser(prog="python -m helpers.stylegan2 seed-eval",
-                                description="notebook 04's evaluation of a release, written as JSON")
+def _seed_eval_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("name")
     p.add_argument("--scenes", type=int, default=8)
     p.add_argument("--steps", type=int, default=300)
@@ -39,16 +37,18 @@ def _seed_eval(argv) -> int:
     p.add_argument("--inpaint-first", default="glcic_mouth64", choices=INPAINTERS)
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--out", default=None)
-    a = p.parse_args(argv)
+
+
+def _seed_eval(a: argparse.Namespace, command: str) -> int:
     if a.threads:
         torch.set_num_threads(a.threads)
-    cmd = "python -m helpers.stylegan2 seed-eval " + " ".join(shlex.quote(x) for x in argv)
-    out = write_seed_evaluation(a.name, cmd, a.out, scenes=a.scenes, steps=a.steps, space=a.space, lr=a.lr,
-                                convention=a.convention, inpaint_first=a.inpaint_first)
+    out = write_seed_evaluation(load_release(a.name), command, a.out, scenes=a.scenes, steps=a.steps, space=a.space,
+                                lr=a.lr, convention=a.convention, inpaint_first=a.inpaint_first)
     print(f"wrote {out}")
     return 0
 
 
-if len(sys.argv) > 1 and sys.argv[1] == "seed-eval":
-    raise SystemExit(_seed_eval(sys.argv[2:]))
-raise SystemExit(cli.main(METHOD, module="helpers.stylegan2", bench=_bench))
+SEED_EVAL = cli.Command("seed-eval", "notebook 04's evaluation of a release, written as JSON", _seed_eval_args,
+                        _seed_eval)
+
+raise SystemExit(cli.main(METHOD, module="helpers.stylegan2", bench=_bench, commands=[SEED_EVAL]))

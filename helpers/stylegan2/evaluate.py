@@ -1,12 +1,29 @@
-"""The StyleGAN2 masked-face paper measured: projection quality, the mask region against the truth, what each layer group
-carries, the paper's findings re-tested, the claims table and the findings. Shown in notebook 04 §5-8.
+"""The StyleGAN2 masked-face paper measured: the release's numbers (FID/KID, the checkpoint curve,
+the projection check), the instruments that read generated faces, projection quality, the mask
+region against the truth, what each layer group carries, and notebook 04's whole evaluation of a
+release (:func:`seed_evaluation`, written as ``checkpoints/<name>.results.json``). Shown in notebook
+04 §5-8; the claims table and the findings built from these tables are in :mod:`helpers.stylegan2.claims`.
 
 The seed showed pictures; SynthFaces draws the truth (:mod:`helpers.stylegan2.data`). Every
-table here is a pandas DataFrame computed from a run; :func:`claims_table` and :func:`findings`
-turn a dict of them into the verdicts (tested on hand-made tables). Readings of generated faces
-come from the shared face-analysis network (:mod:`helpers.faces.analysis`), FID/KID from
+table here is a pandas DataFrame computed from a run. Readings of generated faces come from the
+shared face-analysis network (:mod:`helpers.faces.analysis`), FID/KID from
 :mod:`helpers.core.distribution` on its features (comparable with each other, not with
 Inception-based FIDs in papers).
+
+The instruments (uint8 (N, H, W, 3) RGB images in the photos' frame unless a name says otherwise;
+landmarks (N, 68, 2) pixels):
+
+- :func:`region_quality`: PSNR / SSIM / L1 inside the mask region against the true unmasked face
+  (``helpers.core.metrics``), the perceptual distance and the identity distance of the whole
+  completed photo against the truth.
+- :func:`seam_energy` (:mod:`helpers.core.metrics`, shared with notebook 02): mean Sobel gradient
+  magnitude (grey levels / px) on the one-pixel band on both sides of the mask border: a visible
+  seam adds gradient there. Reported as the excess over the truth's own gradient on the same band.
+- :func:`jaw_metrics`: jaw length = distance from the eye midpoint to the chin (point 8), jaw width
+  = distance of jaw points 3 and 13, both in inter-ocular distances (outer eye corners 36-45).
+- :func:`mole_contrast`: grey level of a ring (1.5-3 radii) around a point minus that of a disc
+  (1 radius) at the point; a dark mole gives a clear positive contrast, none gives about 0.
+- :func:`face_colour`: mean RGB inside the face outline (jaw + brows), grey levels.
 """
 from __future__ import annotations
 
@@ -21,27 +38,103 @@ import pandas as pd
 import torch
 
 from helpers import glcic
-from helpers.core import distribution, release as rel
+from helpers.core import distribution, metrics, release as rel, runtime
+from helpers.core.checkpoint import RunDir, checkpoint_step, load_models
 from helpers.core.files import atomic_write_bytes
-from helpers.core.images import to_uint8
+from helpers.core.images import to_tensor, to_uint8
+from helpers.core.metrics import seam_energy
 from helpers.faces import analysis
 from helpers.faces import landmarks as L
-from helpers.stylegan2 import measures as ms
 from helpers.stylegan2.data import Scene, align_batch, make_scenes, training_faces, unalign
-from helpers.stylegan2.model import Config, Generator
+from helpers.stylegan2.model import Config, Generator, build
 from helpers.stylegan2.styles import layer_table, style_indices
-from helpers.stylegan2.pipeline import VARIANTS, MixConfig, complete, mix_latents
-from helpers.stylegan2.project import ProjectConfig, project, synthesize
+from helpers.stylegan2.pipeline import INPAINTERS, VARIANTS, MixConfig, complete, inpainter, mix_latents
+from helpers.stylegan2.project import DEMO_LR, ProjectConfig, project, synthesize
 
-__all__ = ["EVAL_SEED", "HELDOUT_SEED", "heldout_faces", "release_metrics", "projection_curves", "alignment_effect",
-           "region_table", "baseline_completions", "crossover_sweep", "group_swap", "expression_transfer",
-           "mole_table", "run_seed_evaluation", "claims_table", "findings", "save_results", "load_results",
+__all__ = ["EVAL_SEED", "HELDOUT_SEED", "MOUTH_AUS", "EYE_AUS", "as_tensor", "face_polygon", "face_colour",
+           "seam_energy", "jaw_metrics", "mole_contrast", "read", "region_quality", "heldout_faces",
+           "release_metrics", "checkpoint_curve", "projection_curves", "alignment_effect", "region_table",
+           "baseline_completions", "crossover_sweep", "group_swap", "expression_transfer", "mole_table",
+           "run_seed_evaluation", "seed_evaluation", "write_seed_evaluation", "save_results", "load_results",
            "RESULTS_SUFFIX"]
 
 EVAL_SEED = 4242            # z of the generated sets
 HELDOUT_SEED = 7777         # SynthFaces seed of the held-out real faces (training uses data_seed 0)
 PROJ_N, PROJ_STEPS = 4, 100  # the release's projection check: 4 held-out faces, 100 steps
 RESULTS_SUFFIX = ".results.json"
+
+
+# ----------------------------------------------------------------------------- reading generated faces
+#: AUs of the mouth (seed: "expression transfer mostly changes the mouth opening": 25, 26)
+MOUTH_AUS = (10, 12, 14, 15, 17, 20, 23, 25, 26)
+EYE_AUS = (1, 2, 4, 5, 6, 7, 45)
+
+
+def as_tensor(images_u8: np.ndarray) -> torch.Tensor:
+    """uint8 (N, H, W, 3) -> float (N, 3, H, W) in [-1, 1]."""
+    a = np.asarray(images_u8)
+    if a.ndim != 4 or a.shape[-1] != 3 or a.dtype != np.uint8:
+        raise ValueError(f"expected uint8 images (N, H, W, 3), got {a.dtype} {a.shape}")
+    return torch.stack([to_tensor(x) for x in a])
+
+
+def face_polygon(landmarks: np.ndarray) -> np.ndarray:
+    """(K, 2) outline of the face: jaw 0..16 then the brows 26..17 (forehead edge)."""
+    lm = np.asarray(landmarks, np.float32)
+    if lm.shape != (68, 2):
+        raise ValueError(f"landmarks must be (68, 2), got {lm.shape}")
+    return np.concatenate([lm[0:17], lm[26:16:-1]])
+
+
+def face_colour(images_u8: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """Mean RGB (N, 3) inside each face outline."""
+    out = []
+    for img, lm in zip(images_u8, landmarks):
+        m = np.zeros(img.shape[:2], np.uint8)
+        cv2.fillPoly(m, [np.round(face_polygon(lm) * 16).astype(np.int32)], 1, cv2.LINE_8, 4)
+        out.append(img[m > 0].reshape(-1, 3).mean(0) if m.any() else img.reshape(-1, 3).mean(0))
+    return np.stack(out).astype(np.float64)
+
+
+def jaw_metrics(landmarks: np.ndarray) -> dict[str, np.ndarray]:
+    """Jaw length (eye midpoint to chin 8) and jaw width (3 to 13), in inter-ocular distances (N,)."""
+    lm = np.asarray(landmarks, np.float64)
+    if lm.ndim != 3 or lm.shape[1:] != (68, 2):
+        raise ValueError(f"landmarks must be (N, 68, 2), got {lm.shape}")
+    iod = np.linalg.norm(lm[:, 45] - lm[:, 36], axis=1)
+    eyes = (lm[:, 36:42].mean(1) + lm[:, 42:48].mean(1)) / 2
+    return {"jaw_length": np.linalg.norm(lm[:, 8] - eyes, axis=1) / iod,
+            "jaw_width": np.linalg.norm(lm[:, 13] - lm[:, 3], axis=1) / iod}
+
+
+def mole_contrast(images_u8: np.ndarray, xy: np.ndarray, radius: float) -> np.ndarray:
+    """(N,) grey level of the ring around ``xy`` (N, 2) minus the disc at it (see the module doc)."""
+    out = []
+    for img, (x, y) in zip(images_u8, np.asarray(xy, np.float64)):
+        g = cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_RGB2GRAY).astype(np.float64)
+        yy, xx = np.mgrid[:g.shape[0], :g.shape[1]]
+        d = np.hypot(xx - x, yy - y)
+        disc, ring = d <= max(radius, 0.75), (d >= 1.5 * radius + 0.5) & (d <= 3 * radius + 1)
+        out.append(float(g[ring].mean() - g[disc].mean()) if disc.any() and ring.any() else float("nan"))
+    return np.asarray(out)
+
+
+def read(images_u8: np.ndarray, net=None) -> dict[str, np.ndarray]:
+    """The analysis network's readings of uint8 faces, as numpy (landmarks, aus, pose, identity, ...)."""
+    r = analysis.analyse(as_tensor(images_u8), net)
+    return {k: v.numpy() for k, v in r.items()}
+
+
+def region_quality(result_u8: np.ndarray, truth_u8: np.ndarray, masks: np.ndarray, net=None) -> dict[str, np.ndarray]:
+    """Per image: PSNR, SSIM, L1 in the mask region vs the truth; perceptual and identity distance
+    (analysis network) of the whole completed photo vs the truth."""
+    x, t = as_tensor(result_u8), as_tensor(truth_u8)
+    m = torch.from_numpy((np.asarray(masks) > 0).astype(np.float32))[:, None]
+    with torch.no_grad():
+        perc = analysis.perceptual_distance(x, t, net)
+        ident = analysis.identity_distance(x, t, net=net)
+    return {"psnr": metrics.hole_psnr(x, t, m).numpy(), "ssim": metrics.hole_ssim(x, t, m).numpy(),
+            "l1": metrics.hole_l1(x, t, m).numpy(), "perceptual": perc.numpy(), "identity": ident.numpy()}
 
 
 # ----------------------------------------------------------------------------- the release's numbers
@@ -78,6 +171,26 @@ def release_metrics(G: Generator, cfg: Config, n: int | None = None, curve: bool
     return {k: (round(v, 5) if isinstance(v, float) else v) for k, v in out.items()}
 
 
+def checkpoint_curve(cfg: Config, run_dir, every: int | None = None, progress: bool = True, net=None) -> list[dict]:
+    """FID/KID of G_ema at every kept checkpoint of ``run_dir`` whose step is a multiple of ``every``
+    (default ``cfg.save_every``) or the last: the curve of the release (shared instruments)."""
+    every = every or cfg.save_every
+    G = build(cfg)[0]
+    paths = RunDir(run_dir, cfg.result_dict(), models={"G_ema": G}, writer=False).checkpoints()
+    last = max((checkpoint_step(p) for p in paths), default=None)
+    rows = []
+    for p in sorted(paths, key=checkpoint_step):
+        st = checkpoint_step(p)
+        if st % every and st != last:
+            continue
+        load_models(p, {"G_ema": G})
+        m = release_metrics(G.eval(), cfg, n=min(cfg.eval_n, 200), curve=True, net=net)
+        rows.append({"step": st, **m})
+        if progress:
+            print(f"  curve: step {st}: " + ", ".join(f"{k} {v:.4g}" for k, v in m.items() if isinstance(v, float)))
+    return rows
+
+
 # ----------------------------------------------------------------------------- projection quality
 def projection_curves(G: Generator, targets: torch.Tensor, cfg: ProjectConfig, spaces=("w", "w+"),
                       net=None, record_every: int | None = None) -> pd.DataFrame:
@@ -107,7 +220,7 @@ def alignment_effect(G: Generator, scenes: Sequence[Scene], cfg: ProjectConfig, 
     aligned, _, _ = align_batch(photos, np.stack([s.unmasked_landmarks for s in scenes]), G.size)
     raw = np.stack([cv2.resize(_misalign(p), (G.size, G.size), interpolation=cv2.INTER_AREA) for p in photos])
     rows = []
-    for kind, target in (("FFHQ-aligned", aligned), ("unaligned", ms.as_tensor(raw))):
+    for kind, target in (("FFHQ-aligned", aligned), ("unaligned", as_tensor(raw))):
         p = project(G, target, config=cfg, net=net)
         last = p.history.iloc[-1]
         ident = analysis.identity_distance(p.image, target, net=net).mean()
@@ -119,7 +232,7 @@ def alignment_effect(G: Generator, scenes: Sequence[Scene], cfg: ProjectConfig, 
 # ----------------------------------------------------------------------------- the mask region
 def baseline_completions(scenes: Sequence[Scene], inpainters: Mapping[str, object]) -> dict[str, np.ndarray]:
     """Completions of the masked photos by other methods: ``{name: uint8 (N, H, W, 3)}`` (Telea always)."""
-    x = torch.stack([ms.as_tensor(s.masked[None])[0] for s in scenes])
+    x = torch.stack([as_tensor(s.masked[None])[0] for s in scenes])
     m = torch.from_numpy(np.stack([s.mask for s in scenes]).astype(np.float32))[:, None]
     out = {"Telea": to_uint8(glcic.evaluate.telea(x * (1 - m), m))}
     for name, fn in inpainters.items():
@@ -136,25 +249,25 @@ def region_table(completions: Mapping[str, np.ndarray], scenes: Sequence[Scene],
     ``pasted``: the same methods without Poisson blending, added as "<name> (no Poisson)" rows."""
     truth = np.stack([s.truth for s in scenes])
     masks = np.stack([s.mask for s in scenes])
-    true_jaw = ms.jaw_metrics(np.stack([s.landmarks for s in scenes]))
-    seam_truth = ms.seam_energy(truth, masks)
+    true_jaw = jaw_metrics(np.stack([s.landmarks for s in scenes]))
+    seam_truth = seam_energy(truth, masks)
     items = list(completions.items()) + [(f"{k} (no Poisson)", v) for k, v in (pasted or {}).items()]
     rows = []
     for name, res in items:
-        q = ms.region_quality(res, truth, masks, net)
-        lm = ms.read(res, net)["landmarks"]
-        jaw = ms.jaw_metrics(lm)
+        q = region_quality(res, truth, masks, net)
+        lm = read(res, net)["landmarks"]
+        jaw = jaw_metrics(lm)
         rows.append({"method": name, **{k: float(np.mean(v)) for k, v in q.items()},
-                     "seam_excess": float(np.nanmean(ms.seam_energy(res, masks) - seam_truth)),
+                     "seam_excess": float(np.nanmean(seam_energy(res, masks) - seam_truth)),
                      "jaw_length_err": float(np.mean(jaw["jaw_length"] - true_jaw["jaw_length"])),
                      "jaw_width_err": float(np.mean(jaw["jaw_width"] - true_jaw["jaw_width"]))})
     return pd.DataFrame(rows)
 
 
 def mole_table(rows: Sequence[tuple], radius: float) -> pd.DataFrame:
-    """Mole contrast (grey levels, :func:`helpers.stylegan2.measures.mole_contrast`) for
+    """Mole contrast (grey levels, :func:`mole_contrast`) for
     ``(name, images uint8 (N, H, W, 3), mole positions (N, 2))`` rows."""
-    return pd.DataFrame([{"image": name, "mole_contrast": float(np.nanmean(ms.mole_contrast(img, xy, radius)))}
+    return pd.DataFrame([{"image": name, "mole_contrast": float(np.nanmean(mole_contrast(img, xy, radius)))}
                          for name, img, xy in rows])
 
 
@@ -191,13 +304,13 @@ def group_swap(G: Generator, n_pairs: int = 32, net=None, convention: str = "sty
         ia, ib = synthesize(G, wa), synthesize(G, wb)
     ra, rb = _readings(ia, net), _readings(ib, net)
     ua, ub = to_uint8(ia), to_uint8(ib)
-    ca, cb = ms.face_colour(ua, ra["landmarks"]), ms.face_colour(ub, rb["landmarks"])
+    ca, cb = face_colour(ua, ra["landmarks"]), face_colour(ub, rb["landmarks"])
 
     def changes(r, u):
         return {"pose": np.abs(r["pose"][:, :2] - ra["pose"][:, :2]).sum(1),
                 "mouth": np.linalg.norm((_mouth_shape(r["landmarks"]) - _mouth_shape(ra["landmarks"])).reshape(n_pairs, -1), axis=1),
                 "eyes": np.abs(_eye_shape(r["landmarks"]) - _eye_shape(ra["landmarks"])).sum(-1),
-                "colour": np.linalg.norm(ms.face_colour(u, r["landmarks"]) - ca, axis=1),
+                "colour": np.linalg.norm(face_colour(u, r["landmarks"]) - ca, axis=1),
                 "identity": 1 - (r["identity"] * ra["identity"]).sum(1)}
     full = changes(rb, ub)
     full["colour"] = np.linalg.norm(cb - ca, axis=1)
@@ -220,7 +333,7 @@ def crossover_sweep(G: Generator, masked, unmasked, scenes: Sequence[Scene], net
     truth, _, _ = align_batch(np.stack([s.truth for s in scenes]), np.stack([s.landmarks for s in scenes]), G.size)
     un, _, un_lm = align_batch(np.stack([s.unmasked for s in scenes]), np.stack([s.unmasked_landmarks for s in scenes]), G.size)
     pose = np.stack([s.pose for s in scenes])
-    col_u = ms.face_colour(to_uint8(un), un_lm)
+    col_u = face_colour(to_uint8(un), un_lm)
     rt = _readings(truth, net)
     rows = []
     for k in range(G.num_ws + 1):
@@ -231,7 +344,7 @@ def crossover_sweep(G: Generator, masked, unmasked, scenes: Sequence[Scene], net
         rows.append({"k": k, "from masked": f"0..{k - 1}" if k else "-",
                      "pose_err": float(np.abs(r["pose"][:, :2] - pose[:, :2]).sum(1).mean()),
                      "identity": float((1 - (r["identity"] * rt["identity"]).sum(1)).mean()),
-                     "colour_diff": float(np.linalg.norm(ms.face_colour(to_uint8(img), r["landmarks"]) - col_u, axis=1).mean())})
+                     "colour_diff": float(np.linalg.norm(face_colour(to_uint8(img), r["landmarks"]) - col_u, axis=1).mean())})
     return pd.DataFrame(rows)
 
 
@@ -321,164 +434,23 @@ def _unalign_all(u8: np.ndarray, M: np.ndarray, scenes: Sequence[Scene]) -> np.n
     return np.stack([unalign(u8[i], M[i], scenes[i].truth.shape[:2]) for i in range(len(u8))])
 
 
-# ----------------------------------------------------------------------------- claims and findings
-#: a seam counts as invisible when Poisson blending leaves at most this excess gradient on the border
-#: (grey levels per pixel over the truth's own gradient there)
-SEAM_TOLERANCE = 1.0
-#: a jaw length error counts as "too long" above this (inter-ocular distances)
-JAW_TOLERANCE = 0.02
+def seed_evaluation(release: rel.Release, scenes: int = 8, steps: int = 300, space: str = "w+",
+                    convention: str = "stylegan", inpaint_first: str = "glcic_mouth64", progress: bool = True,
+                    lr: float = DEMO_LR) -> dict:
+    """:func:`run_seed_evaluation` of a release (:func:`helpers.stylegan2.load_release`) with notebook
+    02's committed GLCIC models as baselines and as the "inpaint first" step. ``lr``: the projection's
+    learning rate (:data:`helpers.stylegan2.project.DEMO_LR` for the demo generator)."""
+    inp = {n: inpainter(n) for n in INPAINTERS}
+    pc = ProjectConfig(steps=steps, space=space, perceptual="analysis", lr=lr)
+    return run_seed_evaluation(release.G_ema, scenes, pc, inpainters=inp, inpaint_first=inpaint_first,
+                               mix=MixConfig(convention=convention), progress=progress)
 
 
-def _row(df: pd.DataFrame, col: str, value) -> pd.Series:
-    hit = df[df[col] == value]
-    if hit.empty:
-        raise ValueError(f"table has no row with {col} == {value!r} (has {list(df[col])})")
-    return hit.iloc[0]
-
-
-def _verdict(ok: bool, partly: bool = False) -> str:
-    return "reproduced" if ok else ("partly" if partly else "not reproduced")
-
-
-def claims_table(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    """The StyleGAN2 masked-face paper's claims -> what ``tables`` (of :func:`run_seed_evaluation`) measured -> verdict, why.
-
-    Rules (numbers from the tables, thresholds :data:`SEAM_TOLERANCE`, :data:`JAW_TOLERANCE`):
-    alignment helps if the aligned input projects with lower perceptual distance *and* higher PSNR;
-    a layer group "controls" an attribute if its share of the A -> B change is the largest of all
-    groups (low = 4/8, middle = 16, high = the two finest); the seam is invisible if the Poisson
-    seam excess is below the tolerance and below plain pasting's; the person's own features are
-    carried if the seed pipeline beats projecting the masked photo alone on identity and PSNR;
-    moles are lost if the projection keeps under half the true contrast; the chin is too long if the
-    seed pipeline's jaw-length error exceeds the tolerance; the fix works if inpaint-first has a
-    smaller jaw error and a higher PSNR (partly: one of the two); expression transfer is "mostly
-    the mouth opening" if |dAU12| + |dAU25| + |dAU26| exceeds |dAU1| + |dAU2| + |dAU6| at 16x16 for
-    every donor expression.
-    """
-    rows = []
-    al = tables["alignment"]
-    a, u = _row(al, "input", "FFHQ-aligned"), _row(al, "input", "unaligned")
-    ok = a["perceptual"] < u["perceptual"] and a["psnr"] > u["psnr"]
-    rows.append(("Unaligned input degrades StyleGAN2's reconstruction (align first)",
-                 f"perceptual {a['perceptual']:.3f} aligned vs {u['perceptual']:.3f} unaligned; PSNR {a['psnr']:.1f} vs {u['psnr']:.1f} dB",
-                 _verdict(ok, a["perceptual"] < u["perceptual"] or a["psnr"] > u["psnr"]),
-                 "the generator only knows FFHQ-framed faces"))
-    g = tables["groups"].set_index("resolution")
-    res = list(g.index)
-    top = {k: int(g[f"{k}_share"].idxmax()) for k in ("pose", "mouth", "eyes", "colour")}
-    rows.append(("Low-resolution layers (4x4, 8x8) control the face orientation",
-                 f"largest pose share at {top['pose']}x{top['pose']} ({g['pose_share'].max():.2f}; "
-                 f"4x4 {g.loc[4, 'pose_share']:.2f}, 8x8 {g.loc[8, 'pose_share']:.2f})",
-                 _verdict(top["pose"] in (4, 8)), "share of the yaw/pitch change when one group is swapped"))
-    rows.append(("Middle layers (16x16) control the mouth and eye shape",
-                 f"largest mouth share at {top['mouth']}x{top['mouth']}, eye share at {top['eyes']}x{top['eyes']} "
-                 f"(16x16: mouth {g.loc[16, 'mouth_share']:.2f}, eyes {g.loc[16, 'eyes_share']:.2f})",
-                 _verdict(top["mouth"] == 16 and top["eyes"] == 16, 16 in (top["mouth"], top["eyes"])),
-                 "shares of the mouth-landmark and eye-openness change"))
-    rows.append(("High-resolution layers control hair and skin colour",
-                 f"largest colour share at {top['colour']}x{top['colour']} ({g['colour_share'].max():.2f})",
-                 _verdict(top["colour"] in res[-2:], top["colour"] in res[-3:]), "share of the face-colour change"))
-    r = tables["region"].set_index("method")
-    se, sp = r.loc["seed", "seam_excess"], r.loc["seed (no Poisson)", "seam_excess"]
-    rows.append(("The seam of the completed region is not visible (Poisson blending)",
-                 f"seam excess {se:+.2f} grey levels/px with Poisson, {sp:+.2f} pasted",
-                 _verdict(se < SEAM_TOLERANCE and se < sp, se < sp), "gradient energy on the mask border minus the truth's"))
-    s, p = r.loc["seed"], r.loc["projection"]
-    ok = s["identity"] < p["identity"] and s["psnr"] > p["psnr"]
-    rows.append(("Mouth shape, cheeks, beard of the person are carried over from the unmasked photo",
-                 f"seed pipeline vs projecting the masked photo alone: identity {s['identity']:.3f} vs {p['identity']:.3f}, "
-                 f"mask-region PSNR {s['psnr']:.1f} vs {p['psnr']:.1f} dB",
-                 _verdict(ok, s["identity"] < p["identity"] or s["psnr"] > p["psnr"]), "analysis identity embedding; truth in the mask region"))
-    mo = tables["mole"].set_index("image")
-    ct, cp = mo.loc["unmasked photo", "mole_contrast"], mo.loc["its projection", "mole_contrast"]
-    rows.append(("Moles are lost when a photo is projected",
-                 f"mole contrast {cp:.1f} grey levels in the projection vs {ct:.1f} in the photo",
-                 _verdict(cp < 0.5 * ct, cp < ct), "ring-minus-disc contrast at the mole"))
-    jl, jw = r.loc["seed", "jaw_length_err"], r.loc["projection", "jaw_width_err"]
-    rows.append(("The chin comes out too long (the masked projection widens the jaw, coarse mixing carries it)",
-                 f"seed pipeline jaw length error {jl:+.3f} IOD; masked photo's projection jaw width error {jw:+.3f} IOD",
-                 _verdict(jl > JAW_TOLERANCE and jw > 0, jl > 0), "analysis landmarks of the result vs the true landmarks"))
-    f = r.loc["inpaint-first"]
-    better_jaw, better_psnr = abs(f["jaw_length_err"]) < abs(jl), f["psnr"] > s["psnr"]
-    rows.append(("Proposed fix: inpaint the mask region first, then project and mix",
-                 f"jaw length error {f['jaw_length_err']:+.3f} vs {jl:+.3f} IOD; PSNR {f['psnr']:.1f} vs {s['psnr']:.1f} dB",
-                 _verdict(better_jaw and better_psnr, better_jaw or better_psnr), "inpaint-first vs the paper's pipeline"))
-    e = tables["expression"]
-    parts, oks = [], []
-    for expr in e["expression"].unique():
-        none, mid = _row(e[e["expression"] == expr], "donor layers", "none"), _row(e[e["expression"] == expr], "donor layers", "16x16")
-        mouth = sum(abs(mid[f"AU{a}"] - none[f"AU{a}"]) for a in (12, 25, 26))
-        other = sum(abs(mid[f"AU{a}"] - none[f"AU{a}"]) for a in (1, 2, 6))
-        oks.append(mouth > other)
-        parts.append(f"{expr}: mouth AUs {mouth:.2f} vs brow/cheek AUs {other:.2f}")
-    rows.append(("Expression transfer through the 16x16 layers mostly changes the mouth opening",
-                 "; ".join(parts), _verdict(all(oks), any(oks)), "summed AU changes against no donor"))
-    return pd.DataFrame(rows, columns=["claim", "measured", "verdict", "how"])
-
-
-def findings(tables: Mapping[str, pd.DataFrame], settings: Mapping | None = None) -> list[str]:
-    """What the reproduction found, as sentences built from the tables (markdown)."""
-    r = tables["region"].set_index("method")
-    best = r["psnr"].idxmax()
-    out = []
-    if settings:
-        p = settings.get("project", {})
-        out.append(f"**Setting.** {settings.get('n_scenes')} SynthFaces scenes (a masked and an unmasked photo of "
-                   f"one unseen person each), {p.get('steps')} projection steps in {p.get('space', '?').upper()}, "
-                   f"coarse layers = w+ indices {settings.get('coarse_indices')}, expression layers = "
-                   f"{settings.get('expression_indices')} ({settings.get('mix', {}).get('convention')} convention).")
-    out.append("**Mask region against the truth.** " + "; ".join(
-        f"{m}: PSNR {row.psnr:.1f} dB, SSIM {row.ssim:.2f}, identity {row.identity:.3f}" for m, row in r.iterrows()
-        if "no Poisson" not in m) + f". Best PSNR: **{best}**.")
-    gans = [v for v in VARIANTS if v in r.index]
-    others = [m for m in r.index if m not in gans and "no Poisson" not in m]
-    if others:
-        b = max(others, key=lambda m: r.loc[m, "psnr"])
-        g = max(gans, key=lambda m: r.loc[m, "psnr"])
-        out.append(f"The best StyleGAN2 variant ({g}, {r.loc[g, 'psnr']:.1f} dB) "
-                   + ("beats" if r.loc[g, "psnr"] > r.loc[b, "psnr"] else "does not beat")
-                   + f" the best direct inpainter ({b}, {r.loc[b, 'psnr']:.1f} dB) in the mask region; a GAN "
-                   "projection reproduces a face only as well as the generator can draw it.")
-    if "masked projection" in r.index:
-        mp, pr = r.loc["masked projection"], r.loc["projection"]
-        out.append(f"Masked projection (loss outside the mask only) vs the paper's plain projection: PSNR "
-                   f"{mp.psnr:.1f} vs {pr.psnr:.1f} dB, jaw width error {mp.jaw_width_err:+.3f} vs {pr.jaw_width_err:+.3f} "
-                   "IOD: " + ("ignoring the mask helps." if mp.psnr > pr.psnr else "ignoring the mask does not help here."))
-    g = tables["groups"].set_index("resolution")
-    out.append("**What each layer group carries** (share of the A -> B change when only that group comes from B): "
-               + "; ".join(f"{res}x{res}: pose {row.pose_share:.2f}, mouth {row.mouth_share:.2f}, eyes "
-                           f"{row.eyes_share:.2f}, colour {row.colour_share:.2f}" for res, row in g.iterrows()) + ".")
-    c = tables["crossover"]
-    k_pose = int(c.loc[c["pose_err"].idxmin(), "k"])
-    out.append(f"Crossover sweep: the pose error against the masked photo is smallest with its latent at indices "
-               f"0..{k_pose - 1} (k = {k_pose}), {c['pose_err'].min():.1f} deg; identity distance to the person runs "
-               f"from {c['identity'].iloc[0]:.3f} (all from the unmasked photo) to {c['identity'].iloc[-1]:.3f} (all masked).")
-    mo = tables["mole"].set_index("image")
-    out.append(f"Moles: contrast {mo.loc['unmasked photo', 'mole_contrast']:.1f} grey levels in the photo, "
-               f"{mo.loc['its projection', 'mole_contrast']:.1f} after projection, "
-               f"{mo.loc['seed', 'mole_contrast']:.1f} in the seed pipeline's completion." if "seed" in mo.index else "")
-    s = r.loc["seed"]
-    out.append(f"Chin: jaw length error {s.jaw_length_err:+.3f} IOD (seed pipeline), "
-               f"{r.loc['inpaint-first', 'jaw_length_err']:+.3f} (inpaint-first), "
-               f"{r.loc['masked + mix', 'jaw_length_err']:+.3f} (masked projection + mix).")
-    e = tables["expression"]
-    for expr in e["expression"].unique():
-        sub = e[e["expression"] == expr].set_index("donor layers")
-        if "16x16" in sub.index:
-            a, b = sub.loc["none"], sub.loc["16x16"]
-            out.append(f"Expression '{expr}' through 16x16: AU12 {a.AU12:.2f} -> {b.AU12:.2f}, AU25 {a.AU25:.2f} -> "
-                       f"{b.AU25:.2f}, AU26 {a.AU26:.2f} -> {b.AU26:.2f} (donor: AU12 {b['donor AU12']:.2f}, "
-                       f"AU25 {b['donor AU25']:.2f}, AU26 {b['donor AU26']:.2f}); mouth-shape distance to the donor "
-                       f"{a.mouth_to_donor:.3f} -> {b.mouth_to_donor:.3f}.")
-    al = tables["alignment"].set_index("input")
-    out.append(f"Alignment: perceptual distance {al.loc['FFHQ-aligned', 'perceptual']:.3f} aligned vs "
-               f"{al.loc['unaligned', 'perceptual']:.3f} unaligned.")
-    cv = tables["curves"]
-    for sp in cv["space"].unique():
-        last = cv[cv["space"] == sp].iloc[-1]
-        out.append(f"Projection in {sp.upper()}: PSNR {last.psnr:.1f} dB, SSIM {last.ssim:.2f} after "
-                   f"{int(last.step)} steps, {last.sec_per_step:.3f} s per step.")
-    return [x for x in out if x]
+def write_seed_evaluation(release: rel.Release, command: str, out=None, **kw) -> Path:
+    """Run :func:`seed_evaluation` and write ``checkpoints/<name>.results.json`` (the tables notebook 04
+    shows beside its own run), recording ``command`` and the release's sha256."""
+    res = seed_evaluation(release, **kw)
+    return save_results(res, out or runtime.CHECKPOINT_DIR / f"{release.name}{RESULTS_SUFFIX}", release.name, command)
 
 
 # ----------------------------------------------------------------------------- committed results

@@ -1,4 +1,4 @@
-"""StyleGAN2 training through the shared loop, the FID/KID curve from the kept checkpoints, releases.
+"""StyleGAN2 training through the shared loop, releases (measured by :mod:`helpers.stylegan2.evaluate`).
 
 ``python -m helpers.stylegan2 train --profile demo --release stylegan2_64`` trains the demo
 generator on FFHQ-aligned SynthFaces (:func:`helpers.stylegan2.data.training_faces`) and writes
@@ -21,15 +21,12 @@ from helpers.core import loop, release as rel, runtime
 from helpers.core.checkpoint import RunDir, checkpoint_step, load_models
 from helpers.core.images import ImageBank
 from helpers.stylegan2.data import training_faces
-from helpers.stylegan2.project import DEMO_LR
-from helpers.stylegan2.evaluate import RESULTS_SUFFIX, release_metrics, run_seed_evaluation, save_results
+from helpers.stylegan2.evaluate import checkpoint_curve, release_metrics
 from helpers.stylegan2.losses import make_optimizers, train_step
 from helpers.stylegan2.model import Config, Generator, build
-from helpers.stylegan2.pipeline import INPAINTERS, MixConfig, inpainter
-from helpers.stylegan2.project import ProjectConfig
 
-__all__ = ["StyleGAN2", "METHOD", "train", "release", "load_release", "load_run", "checkpoint_curve",
-           "HEADLINE", "generator_from_config", "seed_evaluation", "write_seed_evaluation"]
+__all__ = ["StyleGAN2", "METHOD", "train", "release", "load_release", "load_run", "HEADLINE",
+           "generator_from_config"]
 
 
 def generator_from_config(cfg: Config) -> Generator:
@@ -79,9 +76,8 @@ class StyleGAN2(loop.Method):
         return release(res, name, command)
 
     def evaluate_release(self, name: str) -> dict:
-        G, manifest = load_release(name)
-        return release_metrics(G, Config.from_dict(manifest["config"]),
-                               proj_steps=manifest["metrics"].get("proj_steps", 100))
+        r = load_release(name)
+        return release_metrics(r.G_ema, r.config, proj_steps=r.metrics.get("proj_steps", 100))
 
 
 METHOD = StyleGAN2()
@@ -111,26 +107,6 @@ def load_run(cfg: Config, run_dir, step: int | None = None) -> tuple[Generator, 
     return G.eval().requires_grad_(False), info["step"]
 
 
-def checkpoint_curve(cfg: Config, run_dir, every: int | None = None, progress: bool = True, net=None) -> list[dict]:
-    """FID/KID of G_ema at every kept checkpoint of ``run_dir`` whose step is a multiple of ``every``
-    (default ``cfg.save_every``) or the last: the curve of the release (shared instruments)."""
-    every = every or cfg.save_every
-    G = generator_from_config(cfg)
-    paths = RunDir(run_dir, cfg.result_dict(), models={"G_ema": G}, writer=False).checkpoints()
-    last = max((checkpoint_step(p) for p in paths), default=None)
-    rows = []
-    for p in sorted(paths, key=checkpoint_step):
-        st = checkpoint_step(p)
-        if st % every and st != last:
-            continue
-        load_models(p, {"G_ema": G})
-        m = release_metrics(G.eval(), cfg, n=min(cfg.eval_n, 200), curve=True, net=net)
-        rows.append({"step": st, **m})
-        if progress:
-            print(f"  curve: step {st}: " + ", ".join(f"{k} {v:.4g}" for k, v in m.items() if isinstance(v, float)))
-    return rows
-
-
 HEADLINE = ("fid", "kid", "fid_real", "psnr_w_plus", "steps")
 
 
@@ -142,12 +118,11 @@ def release(res: loop.TrainResult, name: str, command: str, directory=None, dtyp
     trains nothing and writes the same release).
     """
     cfg = res.config
+    if dtype not in (None, torch.float16):
+        raise ValueError(f"a StyleGAN2 release is stored as float16 or float32 (dtype None), got {dtype}")
     G = res.models["G_ema"].cpu().eval()
-    if dtype is not None:   # measure what is stored: round the weights through dtype first
-        with torch.no_grad():
-            for t in list(G.parameters()) + list(G.buffers()):
-                if t.is_floating_point():
-                    t.copy_(t.to(dtype).float())
+    if dtype is not None:   # measure what is stored: the weights after the round trip through float16
+        G = rel.fp16_copy(G)
     metrics = release_metrics(G, cfg, net=net, **({"proj_steps": proj_steps} if proj_steps else {}))
     metrics["steps"] = res.step
     curve = checkpoint_curve(cfg, res.run.path, net=net)
@@ -169,31 +144,12 @@ def release(res: loop.TrainResult, name: str, command: str, directory=None, dtyp
                f"Released by: {command}"))
 
 
-def load_release(name: str = "stylegan2_64", directory=None) -> tuple[Generator, dict]:
-    """A committed generator (default ``checkpoints/stylegan2_64``): (G_ema float32, manifest), eval, CPU."""
+def load_release(name: str = "stylegan2_64", directory=None) -> rel.Release:
+    """A committed generator (default ``checkpoints/stylegan2_64``): ``.G_ema`` (float32, eval mode,
+    CPU, no gradients), ``.config`` (:class:`Config`), ``.manifest`` (sha256 checked, nothing unpickled)."""
     directory = directory or runtime.CHECKPOINT_DIR
-    cfg = Config.from_dict(rel.read_manifest(name, directory)["config"])
+    manifest = rel.read_manifest(name, directory)
+    cfg = Config.from_dict(manifest["config"])
     G = generator_from_config(cfg)
-    manifest = rel.load_release(name, {"G_ema": G}, directory)
-    G.manifest, G.config = manifest, cfg
-    return G.eval().requires_grad_(False), manifest
-
-
-def seed_evaluation(name: str = "stylegan2_64", scenes: int = 8, steps: int = 300, space: str = "w+",
-                    convention: str = "stylegan", inpaint_first: str = "glcic_mouth64", directory=None,
-                    progress: bool = True, lr: float = DEMO_LR) -> dict:
-    """:func:`helpers.stylegan2.evaluate.run_seed_evaluation` of release ``name`` with notebook 02's
-    committed GLCIC models as baselines and as the "inpaint first" step. ``lr``: the projection's
-    learning rate (:data:`helpers.stylegan2.project.DEMO_LR` for the demo generator)."""
-    G, _ = load_release(name, directory)
-    inp = {n: inpainter(n) for n in INPAINTERS}
-    pc = ProjectConfig(steps=steps, space=space, perceptual="analysis", lr=lr)
-    return run_seed_evaluation(G, scenes, pc, inpainters=inp, inpaint_first=inpaint_first,
-                               mix=MixConfig(convention=convention), progress=progress)
-
-
-def write_seed_evaluation(name: str, command: str, out=None, **kw) -> Path:
-    """Run :func:`seed_evaluation` and write ``checkpoints/<name>.results.json`` (the tables notebook 04
-    shows beside its own run), recording ``command`` and the release's sha256."""
-    res = seed_evaluation(name, **kw)
-    return save_results(res, out or runtime.CHECKPOINT_DIR / f"{name}{RESULTS_SUFFIX}", name, command)
+    rel.load_release(name, {"G_ema": G}, directory)
+    return rel.Release(name, {"G_ema": G.eval().requires_grad_(False)}, cfg, manifest)
