@@ -1,4 +1,4 @@
-"""MUG (``subject/session/expression/*.jpg``) -> :class:`Sequence` objects (apex in the middle)."""
+"""MUG (``[subjects3/]<subject>/[session*/]<expression>/[take*/]*.jpg``) -> :class:`Sequence` objects (apex in the middle)."""
 from __future__ import annotations
 
 import re
