@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from helpers.analysis import evaluate as E
-from helpers.analysis.model import BANK_KEYS, Config, augment, gaussian_blur
-from helpers.analysis.train import release, train
+from helpers.analysis import data as AD, evaluate as E, figures as AF
+from helpers.analysis.data import BANK_KEYS, augment, gaussian_blur
+from helpers.analysis.model import Config
+from helpers.analysis.train import load_release, release, train
 from helpers.core import release as rel
 from helpers.core.runtime import CHECKPOINT_DIR, REPO_ROOT
 from helpers.faces import analysis as A
@@ -40,7 +41,7 @@ def test_release_reproduces_its_manifest_on_the_check_set(net):
     assert files, "no checkpoints/analysis*.safetensors"
     m = rel.read_manifest(RELEASE)
     stored = m["metrics"]["check"]
-    assert stored["spec"] == {k: (list(v) if isinstance(v, range) else v) for k, v in E.CHECK_SPEC.items()}
+    assert stored["spec"] == {k: (list(v) if isinstance(v, range) else v) for k, v in AD.CHECK_SPEC.items()}
     now = E.check_metrics(net)
     tol = {"nme": 2e-3, "nme_mouth": 3e-3, "nme_eyes": 2e-3, "au_mae": 5e-3, "au_corr": 1e-2,
            "expression_acc": 1 / 48 + 1e-9, "smiling_acc": 1 / 48 + 1e-9, "pose_mae": 0.1, "yaw_mae": 0.15,
@@ -168,7 +169,7 @@ def test_lpips_without_weights_is_a_clear_error(monkeypatch):
 def test_demo_figures_for_notebook_00(net):
     from matplotlib.figure import Figure
 
-    out = E.demo_figures(net, n_faces=3, n_fid=24, levels=(0.0, 0.3), blur=(0.0, 2.0))
+    out = AF.demo_figures(net, n_faces=3, n_fid=24, levels=(0.0, 0.3), blur=(0.0, 2.0))
     assert set(out) == {"readings", "table", "fid", "fid_table"}
     assert len(out["table"]) == 3 and {"expression", "true expression", "NME"} <= set(out["table"].columns)
     assert set(out["fid_table"].kind) == {"self", "noise", "blur"}
@@ -185,8 +186,10 @@ def test_quick_training_release_and_load_round_trip(tmp_path):
                    directory=tmp_path)
     m = json.loads(path.with_suffix(".json").read_text())
     assert m["dtype"] == "float16" and "check" in m["metrics"] and "64_masked" in m["metrics"]["accuracy"]
-    net = A.load("analysis_test", tmp_path)
-    assert net.input_size == 64 and not net.training
+    r = load_release("analysis_test", tmp_path)
+    net = r.net
+    assert net.input_size == 64 and not net.training and r.config == cfg and r.metrics == m["metrics"]
+    assert net is A.load("analysis_test", tmp_path)          # the one cached copy every measure reads with
     assert E.check_metrics(net)["nme"] == pytest.approx(m["metrics"]["check"]["nme"], abs=1e-3)
 
 

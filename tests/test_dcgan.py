@@ -155,17 +155,20 @@ def test_release_roundtrip(tmp_path):
     cfg = Config(**TINY)
     res = dcgan.train(cfg, tmp_path / "run", progress=False)
     dcgan.release(res, "tiny", "python -m helpers.dcgan train ...", eval_n=8, directory=tmp_path)
-    G2, D2, man = dcgan.load_release("tiny", tmp_path)
+    r = dcgan.load_release("tiny", tmp_path)
+    man = r.manifest
+    assert set(r.models) == {"G", "D"} and r.config == cfg and not r.D.training
     assert man["config"]["ngf"] == 4 and man["metrics"]["steps"] == 6 and man["headline"]
-    assert torch.equal(dcgan.sample(res.models["G"], 2, seed=1), dcgan.sample(G2, 2, seed=1))
+    assert torch.equal(dcgan.sample(res.models["G"], 2, seed=1), dcgan.sample(r.G, 2, seed=1))
 
 
 @pytest.mark.slow
 def test_dcgan64_release_reproduces_its_manifest():
     """The committed dcgan64 loads (sha256 checked) and its samples measure what the manifest says."""
-    G, _, man = dcgan.load_release("dcgan64")
+    r = dcgan.load_release("dcgan64")
+    man = r.manifest
     assert man["command"].startswith("python -m helpers.dcgan train --profile demo")
-    got = dcgan.evaluate(G, Config.from_dict(man["config"]), n=man["metrics"]["n"])
+    got = dcgan.evaluate(r.G, r.config, n=man["metrics"]["n"])
     for k in ("pixel_fd", "pixel_fd_real", "nn_rmse", "nn_rmse_real", "colour_mean_err", "colour_std_err"):
         assert got[k] == pytest.approx(man["metrics"][k], rel=1e-3, abs=1e-3), k
     assert got["pixel_fd"] < 5 * got["pixel_fd_real"] + 10, "the samples should be face-like"

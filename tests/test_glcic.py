@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from helpers import glcic as G
-from helpers.glcic import evaluate as E
+from helpers.glcic import data as GD, evaluate as E
 
 
 @pytest.fixture(autouse=True)
@@ -205,24 +205,25 @@ def test_profiles():
 
 @pytest.mark.parametrize("name", ["glcic_mouth64", "glcic_random64"])
 def test_demo_release_reproduces_its_manifest(name):
-    C = G.load_release(name)                       # verifies the sha256
-    man = C.manifest
+    r = G.load_release(name)                       # verifies the sha256
+    C, cfg, man = r.C, r.config, r.manifest
+    assert r.model is C and set(r.models) == {"C"} and r.metrics == man["metrics"]
     assert man["command"].startswith("python -m helpers.glcic train --profile demo")
     assert (Path(__file__).parent.parent / "checkpoints" / man["file"]).stat().st_size < 10e6
-    got = E.measure(C, C.config, 64)
+    got = E.measure(C, cfg, 64)
     for k in ("mouth_psnr", "mouth_ssim", "mouth_l1", "random_psnr", "random_ssim", "random_l1"):
         assert got[k] == pytest.approx(man["metrics"][k], rel=1e-3, abs=1e-4), k
     for k in ("mouth_orb", "mouth_sift", "random_orb", "random_sift"):   # keypoints: a pixel may round differently
         assert got[k] == pytest.approx(man["metrics"][k], rel=0.05), k
     # the baselines, recomputed now (not read from the manifest): the model must beat Telea
-    base = E.baseline_measures(C.config, 64, features=())
+    base = E.baseline_measures(cfg, 64, features=())
     for k in ("mouth_psnr", "mouth_ssim"):
         assert base[f"telea_{k}"] == pytest.approx(man["metrics"][f"telea_{k}"], rel=1e-3, abs=1e-4), k
         assert got[k] > base[f"telea_{k}"], f"{name} does not beat Telea on {k}"
         assert got[k] > base[f"meanfill_{k}"], f"{name} does not beat mean fill on {k}"
     curve = man["curve"]                                       # the seed's curve, recorded by training
-    assert [r["step"] for r in curve] == list(range(C.config.eval_every, man["metrics"]["steps"] + 1,
-                                                    C.config.eval_every))
+    assert [row["step"] for row in curve] == list(range(cfg.eval_every, man["metrics"]["steps"] + 1,
+                                                        cfg.eval_every))
 
 
 # ------------------------------------------------------------------ issue 13: the joint-phase fixes
@@ -245,7 +246,7 @@ def test_matched_real_patches_sit_where_the_hole_is(monkeypatch):
         cfg = _cfg(real_patches=mode, steps_c=0, steps_d=1, steps=1)
         env = loop.Env(torch.device("cpu"), 0, 1, "fp32", 0)
         torch.manual_seed(0)
-        data = T.training_data(cfg, progress=False)
+        data = GD.training_data(cfg, progress=False)
         s = loop.State(cfg, T.METHOD.build(cfg, data, env), env, {})
         s.step, s.phase = 0, "discriminator"
         T.METHOD.step(s, torch.stack([data[i] for i in range(cfg.batch)]))
@@ -258,7 +259,7 @@ def test_lr_d_sets_the_discriminator_optimizer_only():
     from helpers.core import loop
     cfg = _cfg(optimizer="adam", lr=1e-3, lr_d=1e-4)
     env = loop.Env(torch.device("cpu"), 0, 1, "fp32", 0)
-    parts = T.METHOD.build(cfg, T.training_data(cfg, progress=False), env)
+    parts = T.METHOD.build(cfg, GD.training_data(cfg, progress=False), env)
     assert parts.optimizers["C"].param_groups[0]["lr"] == 1e-3
     assert parts.optimizers["D"].param_groups[0]["lr"] == 1e-4
     with pytest.raises(ValueError, match="lr_d"):
@@ -270,7 +271,7 @@ def test_lr_d_sets_the_discriminator_optimizer_only():
 
 
 def test_branch_continues_a_completion_checkpoint_under_another_config(tmp_path):
-    from helpers.glcic import ablation as diagnose
+    from helpers.glcic import diagnose
     base = _cfg(optimizer="adam", lr=1e-3, steps=8, steps_c=3, steps_d=2)
     G.train(base, tmp_path / "c", max_steps=3, progress=False)
     ckpt = tmp_path / "c" / "ckpt-000000003.pt"
@@ -286,15 +287,15 @@ def test_branch_continues_a_completion_checkpoint_under_another_config(tmp_path)
 
 
 def test_committed_diagnosis_has_every_variant_and_the_evidence():
-    from helpers.glcic import ablation as diagnose
+    from helpers.glcic import diagnose
     d = diagnose.load()
-    assert set(diagnose.VARIANTS) <= set(d["variants"]) and d["command"].startswith("python -m helpers.glcic.ablation")
+    assert set(diagnose.VARIANTS) <= set(d["variants"]) and d["command"].startswith("python -m helpers.glcic diagnose")
     t = diagnose.table(d)
     assert t.notna().loc[list(diagnose.VARIANTS), ["mouth_psnr", "mouth_nme_mouth", "mouth_fid"]].all().all()
 
 
 def test_face_measures_see_the_truth_and_fail_a_blank_mouth():
-    ts = E.make_testset("mouth", 16, 64)
+    ts = GD.make_testset("mouth", 16, 64)
     truth = E.face_measures(lambda x, m: ts.images, ts)
     assert truth["nme_mouth"] == 0 and truth["smiling_bacc"] in (1.0,) and truth["fid"] == pytest.approx(0, abs=1e-6)
     blank = E.face_measures(E.mean_fill, ts)
@@ -309,26 +310,26 @@ def test_face_measures_see_the_truth_and_fail_a_blank_mouth():
 def test_new_demo_release_reproduces_its_face_measures(name):
     """The demo releases: every measure in the manifest, the analysis network's and the
     post-processed ones included; no checkerboard, and the paper's post-processing removes the box."""
-    C = G.load_release(name)
-    man = C.manifest
+    r = G.load_release(name)
+    C, cfg, man = r.C, r.config, r.manifest
     assert man["dtype"] == "float16" and man["command"].startswith("python -m helpers.glcic train --profile demo")
-    assert C.config.upsample == "resize"
-    got = E.measure(C, C.config, 64, features=(), faces=True)
-    got.update(E.measure(C, C.config, 64, features=(), faces=False, blend="fmm+poisson", prefix="fmm_poisson_"))
+    assert cfg.upsample == "resize"
+    got = E.measure(C, cfg, 64, features=(), faces=True)
+    got.update(E.measure(C, cfg, 64, features=(), faces=False, blend="fmm+poisson", prefix="fmm_poisson_"))
     for k in ("mouth_psnr", "mouth_ssim", "mouth_l1", "random_psnr", "mouth_nme_mouth", "mouth_smiling_bacc",
               "mouth_smiling_err", "mouth_fid", "mouth_kid", "mouth_seam", "mouth_checker", "random_checker",
               "fmm_poisson_mouth_psnr", "fmm_poisson_mouth_seam", "fmm_poisson_random_seam"):
         assert got[k] == pytest.approx(man["metrics"][k], rel=1e-3, abs=1e-3), k
     m = man["metrics"]
-    own = C.config.holes
+    own = cfg.holes
     deconv = G.load_release(E.DECONV_RELEASES[own])             # the same settings with transposed convs
-    before = E.measure(deconv, deconv.config, 64, features=())
+    before = E.measure(deconv.C, deconv.config, 64, features=())
     assert m[f"{own}_checker"] < 0 < before[f"{own}_checker"], "a checkerboard is back"
     assert abs(m[f"fmm_poisson_{own}_seam"]) < 0.5 * abs(m[f"poisson_{own}_seam"])   # fast marching removes the rim
     m = man["metrics"]
     for b in ("meanfill", "telea"):          # both models beat both baselines on mouth holes
         assert m["mouth_psnr"] > m[f"{b}_mouth_psnr"] and m["mouth_ssim"] > m[f"{b}_mouth_ssim"], b
-        if C.config.holes == "mouth":        # and the mouth model draws the mouth where the truth has it
+        if cfg.holes == "mouth":             # and the mouth model draws the mouth where the truth has it
             assert m["mouth_nme_mouth"] < m[f"{b}_mouth_nme_mouth"] and m["mouth_fid"] < m[f"{b}_mouth_fid"], b
 
 
@@ -336,11 +337,11 @@ def test_new_demo_release_reproduces_its_face_measures(name):
 def test_real_face_release_checks_sha256_and_loads(name):
     """Trained on research-only photos that are not in the repository: sha256 + load only."""
     from helpers.core import release
-    C = G.load_release(name)                                       # verifies the sha256
-    man = C.manifest
+    r = G.load_release(name)                                       # verifies the sha256
+    C, size, man = r.C, r.config.size, r.manifest
     assert "research" in man["data"]["licence"] and "--data" in man["command"]
-    x = torch.zeros(1, 3, C.config.size, C.config.size)
-    m = G.boxes_to_masks(G.sample_boxes(1, C.config.size, "mouth"), C.config.size)
+    x = torch.zeros(1, 3, size, size)
+    m = G.boxes_to_masks(G.sample_boxes(1, size, "mouth"), size)
     assert G.complete(C, x, m).shape == x.shape
     assert release.read_manifest(name)["metrics"]["mouth_psnr"] > 0
     ckpts = Path(__file__).parent.parent / "checkpoints"
@@ -350,14 +351,14 @@ def test_real_face_release_checks_sha256_and_loads(name):
 def test_committed_checkerboard_diagnosis_shows_where_the_grid_comes_from():
     """benchmarks/glcic_upsampling.json: no grid after the MSE phase, a grid only with the transposed
     convolution after the joint phase, and the findings are computed from the file."""
-    from helpers.glcic import ablation
-    d = ablation.load_upsampling()
+    from helpers.glcic import diagnose
+    d = diagnose.load_upsampling()
     v = d["variants"]
-    assert set(v) == {"deconv", "resize"} and d["command"].startswith("python -m helpers.glcic.ablation --upsampling")
+    assert set(v) == {"deconv", "resize"} and d["command"].startswith("python -m helpers.glcic diagnose --upsampling")
     assert v["deconv"]["completion_end"]["mouth_checker"] < 0 and v["resize"]["completion_end"]["mouth_checker"] < 0
     assert v["deconv"]["end"]["mouth_checker"] > 0 > v["resize"]["end"]["mouth_checker"]
     assert [r["step"] for r in v["resize"]["curve"]] == list(range(200, d["base"]["steps"] + 1, 200))
-    text = " ".join(ablation.upsampling_findings(d))
+    text = " ".join(diagnose.upsampling_findings(d))
     assert f"{v['deconv']['end']['mouth_checker']:+.2f}" in text
-    t = ablation.upsampling_table(d)
+    t = diagnose.upsampling_table(d)
     assert t.shape == (6, 6) and t.notna().all().all()

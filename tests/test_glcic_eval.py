@@ -1,11 +1,11 @@
-"""helpers.glcic.evaluate: test sets, baselines, evaluate/compare, curves and the claims table."""
+"""helpers.glcic.data's test sets and helpers.glcic.evaluate: baselines, evaluate/compare, curves and the claims table."""
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 import torch.nn.functional as F
 
-from helpers.glcic import evaluate as E
+from helpers.glcic import data as GD, evaluate as E
 
 
 def _batch(n=4, size=32, seed=0):
@@ -39,26 +39,26 @@ def test_mean_fill_uses_known_mean():
 
 
 def test_testsets_are_fixed_and_disjoint_from_training():
-    a = E.make_testset("mouth", n=3, size=32)
-    b = E.make_testset("mouth", n=3, size=32)
+    a = GD.make_testset("mouth", n=3, size=32)
+    b = GD.make_testset("mouth", n=3, size=32)
     assert torch.equal(a.images, b.images) and torch.equal(a.masks, b.masks)
-    r = E.make_testset("random", n=3, size=32)
+    r = GD.make_testset("random", n=3, size=32)
     assert not torch.equal(r.masks[0], r.masks[1])               # random boxes differ
     assert torch.equal(r.images, a.images)                      # same faces, other holes
-    f = E.make_testset("facemask", n=3, size=32)
+    f = GD.make_testset("facemask", n=3, size=32)
     assert (f.masks.flatten(1).sum(1) > 0).all()
     assert set(np.unique(f.masks.numpy())) <= {0.0, 1.0}
     from helpers.synthfaces import SynthFaces
     train = SynthFaces(seed=0, size=32)                      # what glcic training draws from
     train_ids = {train.params(i)["identity"] for i in range(2000)}
-    assert max(train_ids) < min(E.TEST_IDENTITIES) and set(a.identities) <= set(E.TEST_IDENTITIES)
+    assert max(train_ids) < min(GD.TEST_IDENTITIES) and set(a.identities) <= set(GD.TEST_IDENTITIES)
     with pytest.raises(ValueError):
-        E.make_testset("nose", n=2)
+        GD.make_testset("nose", n=2)
 
 
 def test_evaluate_and_compare_rank_methods():
-    ts = E.make_testset("mouth", n=3, size=32)
-    ts_r = E.make_testset("random", n=3, size=32)
+    ts = GD.make_testset("mouth", n=3, size=32)
+    ts_r = GD.make_testset("random", n=3, size=32)
     grey = lambda images, masks: images                       # leaves the hole at 0 (mid-grey)
     df = E.evaluate(E.telea, ts)
     assert list(df.columns[:4]) == ["image", "psnr", "ssim", "l1"] and {"orb", "sift"} <= set(df.columns)
@@ -97,7 +97,7 @@ def test_curve_by_training_resumes_and_checkpoint_curve(tmp_path, monkeypatch):
     cfg = glcic.Config.quick(holes="mouth", n_train=16, steps_c=2, steps_d=1, steps=6,
                              sample_every=0, save_every=2, log_every=1, threads=1)
     threads = torch.get_num_threads()
-    ts = E.make_testset("mouth", n=2, size=cfg.size)
+    ts = GD.make_testset("mouth", n=2, size=cfg.size)
     run = tmp_path / "run"
     curve, hist = glcic.curve_by_training(cfg, run, 2, ts, features=("orb",), progress=False)
     assert curve["step"].tolist() == [2, 4, 6] and (run / "curve.csv").exists()

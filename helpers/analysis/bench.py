@@ -9,7 +9,8 @@ import torch
 
 from helpers.core import bench as B, loop
 from helpers.analysis.evaluate import speed
-from helpers.analysis.model import Config, build, train_step
+from helpers.analysis.losses import train_step
+from helpers.analysis.model import Config, build
 
 __all__ = ["bench", "step_fn"]
 

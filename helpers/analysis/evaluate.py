@@ -1,4 +1,4 @@
-"""How well the analysis network reads faces of people it never saw, and what notebook 00 shows.
+"""How well the analysis network reads faces of people it never saw.
 
 All measures run on SynthFaces of *unseen* people (identities >= 100,000; training uses
 ``range(n_identities)``), rendered at 64 and 128 px, without and with face masks:
@@ -10,57 +10,29 @@ All measures run on SynthFaces of *unseen* people (identities >= 100,000; traini
 - identity: verification of pairs (every same-person pair, as many different-person pairs):
   ROC-AUC and equal error rate (EER) of the cosine similarity, and the EER threshold.
 
-``check_set`` is a small fixed set whose numbers the release stores, so a test can re-measure the
-committed weights exactly. ``degradation`` measures FID/KID as faces are degraded (the sanity
-check of the offline FID), ``speed`` images per second, ``demo_figures`` what notebook 00 shows.
+The faces come from :mod:`helpers.analysis.data` (``test_faces``; ``check_faces`` is the small fixed
+set whose numbers the release stores, so a test can re-measure the committed weights exactly).
+``degradation`` measures FID/KID as faces are degraded (the sanity check of the offline FID),
+``speed`` images per second; :mod:`helpers.analysis.figures` draws what notebook 00 shows.
 """
 from __future__ import annotations
 
 import time
 
-from matplotlib.figure import Figure
 import numpy as np
 import pandas as pd
 import torch
 from sklearn.metrics import roc_auc_score, roc_curve
 
 from helpers.core import distribution as dist
-from helpers.core.viz import image_grid
 from helpers.faces import landmarks as L
 from helpers.faces.data import AU_COLUMNS
-from helpers.faces.analysis import AUS, EXPRESSION_NAMES, AnalysisNet, analyse, analysis_extractor, load
-from helpers.analysis.model import BANK_KEYS, gaussian_blur
+from helpers.faces.analysis import AUS, AnalysisNet, analyse, analysis_extractor, load
+from helpers.analysis.data import TEST_IDENTITIES, as_images, check_faces, gaussian_blur, test_faces
 from helpers.synthfaces import bank
 
-__all__ = ["TEST_IDENTITIES", "TEST_SEED", "CHECK_SPEC", "test_faces", "check_faces", "measure",
-           "verification", "accuracy_table", "check_metrics", "degrade", "degradation", "speed",
-           "summary_table", "au_table", "findings", "demo_figures"]
-
-#: people never seen in training (training uses range(n_identities) <= 10,000)
-TEST_IDENTITIES = range(100_000, 100_500)
-TEST_SEED = 7
-#: the small fixed set whose numbers the release stores for tests/test_analysis.py
-CHECK_SPEC = dict(n=48, size=128, seed=11, mask_prob=0.5, identities=range(100_000, 100_016))
-
-
-def test_faces(n: int = 1000, size: int = 128, masked: bool = False, seed: int = TEST_SEED,
-               identities=TEST_IDENTITIES, progress: bool = False) -> dict[str, torch.Tensor]:
-    """``n`` labelled SynthFaces of unseen people (all masked or none), rendered once and cached."""
-    return bank(n, size, seed, 0, keys=BANK_KEYS, progress=progress, identities=list(identities),
-                mask_prob=1.0 if masked else 0.0)
-
-
-def check_faces() -> dict[str, torch.Tensor]:
-    """The fixed check set (:data:`CHECK_SPEC`: 48 faces at 128 px, half masked, 16 unseen people)."""
-    c = CHECK_SPEC
-    return bank(c["n"], c["size"], c["seed"], 0, keys=BANK_KEYS, progress=False,
-                identities=list(c["identities"]), mask_prob=c["mask_prob"])
-
-
-def _images(data) -> torch.Tensor:
-    x = data["image"]
-    return x.float().div(127.5).sub(1.0) if x.dtype == torch.uint8 else x
-
+__all__ = ["measure", "verification", "accuracy_table", "check_metrics", "degrade", "degradation", "speed",
+           "summary_table", "au_table", "findings"]
 
 def verification(emb: torch.Tensor, ids: torch.Tensor, seed: int = 0) -> dict:
     """Identity verification on every same-person pair and as many random different-person pairs.
@@ -94,7 +66,7 @@ def _corr(a: np.ndarray, b: np.ndarray) -> float:
 
 def measure(net: AnalysisNet, data: dict, batch: int = 64, per_au: bool = True) -> dict:
     """Every accuracy measure of ``net`` on labelled faces ``data`` (a :func:`test_faces` dict)."""
-    out = analyse(_images(data), net, batch)
+    out = analyse(as_images(data), net, batch)
     lm, gt = out["landmarks"].double(), data["landmarks"].double()
     iod = L.inter_ocular(gt)
     err = (lm - gt).norm(dim=-1) / iod[:, None]
@@ -172,8 +144,8 @@ def degradation(net: AnalysisNet | None = None, n: int = 500, size: int = 64, ki
     """
     net = net or load()
     ext = analysis_extractor(net)
-    ref = _images(bank(n, size, 21, 0, keys=("image",), progress=False, identities=list(TEST_IDENTITIES)))
-    test = _images(bank(n, size, 22, 0, keys=("image",), progress=False, identities=list(TEST_IDENTITIES)))
+    ref = as_images(bank(n, size, 21, 0, keys=("image",), progress=False, identities=list(TEST_IDENTITIES)))
+    test = as_images(bank(n, size, 22, 0, keys=("image",), progress=False, identities=list(TEST_IDENTITIES)))
     f_ref = dist.as_features(ref, ext)
     rows = [{"kind": "self", "level": 0.0, "fid": dist.frechet_distance(f_ref, f_ref),
              "kid": dist.kid_from_features(f_ref, f_ref, 20, kid_subset)[0]}]
@@ -236,61 +208,3 @@ def findings(manifest: dict) -> list[str]:
         "labellers; its FID/KID/IS are not comparable with Inception-based numbers.",
     ]
     return lines
-
-
-def demo_figures(net: AnalysisNet | None = None, n_faces: int = 6, n_fid: int = 200, size: int = 128,
-                 levels=(0.0, 0.1, 0.2, 0.4), blur=(0.0, 1.0, 2.0, 3.0)) -> dict:
-    """What notebook 00's section on the analysis network shows, in one call (~10 s on 2 CPU threads).
-
-    Returns ``readings`` (a figure: faces of unseen people, half masked, with the predicted
-    landmarks and the expression / smiling / pose / top AUs it reads, beside the truth), ``table``
-    (a DataFrame of those readings vs the truth), ``fid`` (a figure: FID and KID against a clean
-    set as noise or blur grows, with example images) and ``fid_table`` (its numbers). The figures
-    are made without pyplot, so a notebook shows each once, with ``display``.
-    """
-    net = net or load()
-    faces = bank(n_faces, size, 5, 0, keys=BANK_KEYS, progress=False, identities=list(TEST_IDENTITIES),
-                 mask_prob=0.5)
-    x = _images(faces)
-    r = analyse(x, net)
-    fig = Figure(figsize=(2.3 * n_faces, 3.3))       # no pyplot: shown once, where the notebook says
-    axes = fig.subplots(1, n_faces)
-    rows = []
-    for k, ax in enumerate(np.atleast_1d(axes)):
-        L.show_landmarks(faces["image"][k], [faces["landmarks"][k], r["landmarks"][k]], ax=ax,
-                         colors=["lime", "red"], labels=["truth", "read"] if k == 0 else None, size=3.0,
-                         lines=False)
-        e_p, e_t = EXPRESSION_NAMES[int(r["expression_logits"][k].argmax())], EXPRESSION_NAMES[int(faces["expression"][k])]
-        top = [AUS[j] for j in r["aus"][k].argsort(descending=True)[:3].tolist() if r["aus"][k, j] > 0.3]
-        ax.set_title(f"{e_p} ({'ok' if e_p == e_t else 'true: ' + e_t})\nsmile {float(r['smiling_prob'][k]):.2f}"
-                     f"  AUs {','.join(map(str, top)) or '-'}", fontsize=8)
-        p, pt = r["pose"][k], faces["pose"][k]
-        rows.append({"expression": e_p, "true expression": e_t, "P(smiling)": round(float(r["smiling_prob"][k]), 2),
-                     "smiling": bool(faces["smiling"][k]), "yaw": round(float(p[0]), 1), "true yaw": round(float(pt[0]), 1),
-                     "AU12": round(float(r["aus"][k, AUS.index(12)]), 2),
-                     "true AU12": round(float(faces["aus"][k, AUS.index(12)]), 2),
-                     "NME": round(float(((r["landmarks"][k] - faces["landmarks"][k]).norm(dim=-1).mean()
-                                         / L.inter_ocular(faces["landmarks"][k]))), 3)})
-    fig.suptitle("What the analysis network reads from faces of people it never saw "
-                 "(red: its landmarks, green: the truth)",
-                 fontsize=9)
-    fig.tight_layout()
-    deg = degradation(net, n_fid, 64, kid_subset=min(100, n_fid), levels={"noise": levels, "blur": blur})
-    tab = pd.DataFrame(deg)
-    fig2 = Figure(figsize=(12, 3.2))
-    ax2 = fig2.subplots(1, 3)
-    for kind, ax in (("noise", ax2[0]), ("blur", ax2[1])):
-        t = tab[tab.kind == kind]
-        ax.plot(t.level, t.fid, "o-", label="FID (analysis features)")
-        ax.set_xlabel("noise sigma" if kind == "noise" else "blur sigma (px)")
-        ax.set_ylabel("FID")
-        axk = ax.twinx()
-        axk.plot(t.level, t.kid, "s--", color="C1", label="KID")
-        axk.set_ylabel("KID", color="C1")
-        ax.set_title(f"FID and KID vs clean faces as {kind} grows", fontsize=9)
-    ex = torch.cat([degrade(x[:1], "noise", lv) for lv in levels] + [degrade(x[:1], "blur", b) for b in blur])
-    ax2[2].imshow(image_grid(ex, nrow=len(levels)))
-    ax2[2].set_axis_off()
-    ax2[2].set_title("top: noise, bottom: blur", fontsize=9)
-    fig2.tight_layout()
-    return {"readings": fig, "table": pd.DataFrame(rows), "fid": fig2, "fid_table": tab}

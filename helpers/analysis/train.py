@@ -8,18 +8,18 @@ numbers are those of the stored file).
 """
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 
 import torch
 
 from helpers.core import loop, release as rel, runtime
-from helpers.analysis.evaluate import (CHECK_SPEC, TEST_IDENTITIES, accuracy_table, check_metrics, degradation,
-                                       measure, speed, test_faces)
-from helpers.analysis.model import Config, LabelledBank, build, face_data, train_step
-from helpers.faces.analysis import AnalysisNet, load
+from helpers.analysis.data import CHECK_SPEC, TEST_IDENTITIES, LabelledBank, face_data, test_faces
+from helpers.analysis.evaluate import accuracy_table, check_metrics, degradation, measure, speed
+from helpers.analysis.losses import train_step
+from helpers.analysis.model import Config, build
+from helpers.faces import analysis as fa
 
-__all__ = ["Analysis", "METHOD", "train", "release", "HEADLINE"]
+__all__ = ["Analysis", "METHOD", "train", "release", "load_release", "HEADLINE"]
 
 
 class Analysis(loop.Method):
@@ -57,7 +57,7 @@ class Analysis(loop.Method):
         return release(res, name, command)
 
     def evaluate_release(self, name: str) -> dict:
-        net = load(name)
+        net = load_release(name).net
         return {"check": check_metrics(net), "speed": speed(net)}
 
 
@@ -77,26 +77,16 @@ HEADLINE = ("nme_128", "nme_mouth_128_masked", "au_mae_128", "expression_acc_128
             "identity_auc_128", "identity_auc_128_masked", "images_per_s_128")
 
 
-def _fp16_copy(net: AnalysisNet) -> AnalysisNet:
-    """A copy whose weights went through float16 and back: what the release file will hold."""
-    out = copy.deepcopy(net).cpu().float()
-    with torch.no_grad():
-        for t in list(out.parameters()) + list(out.buffers()):
-            if t.is_floating_point():
-                t.copy_(t.half().float())
-    return out.eval()
-
-
 def release(res: loop.TrainResult, name: str, command: str, n_test: int | None = None, directory=None) -> Path:
     """Measure a finished run on unseen people (64/128 px, masked or not) and save it as a release.
 
     Metrics: ``accuracy`` (every condition, with the per-AU table), ``check`` (the small fixed set
-    of :data:`helpers.analysis.evaluate.CHECK_SPEC`, re-measured by the tests), ``fid_sanity``
+    of :data:`helpers.analysis.data.CHECK_SPEC`, re-measured by the tests), ``fid_sanity``
     (FID/KID as noise and blur grow), ``speed`` (images/s), and flat headline numbers.
     """
     cfg = res.config
     n_test = n_test or (1000 if cfg.profile != "quick" else 32)
-    net = _fp16_copy(res.models["net"])
+    net = rel.fp16_copy(res.models["net"])
     acc = accuracy_table(net, n_test, sizes=(64, 128) if cfg.size >= 128 else (cfg.size,), progress=True)
     hist = res.history
     curve_cols = [c for c in hist.columns if c.startswith("val_")]
@@ -128,3 +118,16 @@ def release(res: loop.TrainResult, name: str, command: str, n_test: int | None =
                                   f"measured after that rounding on {n_test} faces of unseen people per condition "
                                   "(helpers.analysis.evaluate). Trained on SynthFaces only: not for real photos.",
                             directory=directory or runtime.CHECKPOINT_DIR)
+
+
+def load_release(name: str = fa.DEFAULT_RELEASE, directory=None) -> rel.Release:
+    """A committed release (default ``checkpoints/analysis128``): ``.net`` (also ``.model``), the
+    :class:`~helpers.faces.analysis.AnalysisNet` in eval mode on the CPU, frozen, ``.config``
+    (:class:`~helpers.analysis.model.Config`) and ``.manifest`` (sha256 checked on loading).
+
+    The network is :func:`helpers.faces.analysis.load`'s cached copy, the one every measure of the
+    course reads faces with: share it, do not train it in place.
+    """
+    net = fa.load(name, directory)
+    manifest = rel.read_manifest(name, directory or runtime.CHECKPOINT_DIR)
+    return rel.Release(name, {"net": net}, Config.from_dict(manifest["config"]), manifest)

@@ -1,6 +1,6 @@
 """Speed of a DCGAN training step: steps/s and the share of the machine's matmul rate.
 
-``python -m helpers.dcgan bench`` times :func:`helpers.dcgan.model.train_step` (one D and one G
+``python -m helpers.dcgan bench`` times :func:`helpers.dcgan.losses.train_step` (one D and one G
 update) per profile, in fp32 and with bf16 autocast, against the dense fp32 and bf16 matmul rates.
 """
 from __future__ import annotations
@@ -8,7 +8,8 @@ from __future__ import annotations
 import torch
 
 from helpers.core import bench as B, loop
-from helpers.dcgan.model import Config, build, init_weights, train_step
+from helpers.dcgan.losses import train_step
+from helpers.dcgan.model import Config, build, init_weights
 
 __all__ = ["bench", "step_fn"]
 

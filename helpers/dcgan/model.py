@@ -22,9 +22,10 @@ path works in the notebook; ``Config.demo()`` (64 px) makes the committed checkp
 
     python -m helpers.dcgan train --profile demo --release dcgan64
 
-Files: this one (config, networks, the training step, sampling and interpolation),
-``train.py`` (data and the call into the shared loop, releases), ``evaluate.py`` (quality proxies,
-findings), ``__main__.py`` (the command line). Shown in notebook 01.
+Files: this one (config, networks, sampling and interpolation), ``losses.py`` (the training
+step: one D and one G update with the losses of :mod:`helpers.core.losses`), ``train.py`` (the
+method for the shared loop, releases), ``evaluate.py`` (the SynthFaces it trains on, quality
+proxies, findings), ``__main__.py`` (the command line). Shown in notebook 01.
 
 Quality proxy (no Inception network offline, see :func:`helpers.dcgan.evaluate.quality`): colour
 statistics, a Fréchet distance in a small pixel space and nearest-neighbour distances, each next
@@ -40,9 +41,9 @@ import torch
 from torch import nn
 
 from helpers.core.config import Config as BaseConfig
-from helpers.core.losses import LOSSES, d_loss, g_loss
+from helpers.core.losses import LOSSES
 
-__all__ = ["Config", "Generator", "Discriminator", "init_weights", "build", "train_step", "sample",
+__all__ = ["Config", "Generator", "Discriminator", "init_weights", "build", "sample",
            "lerp", "slerp", "interpolate", "LOSSES"]
 
 
@@ -162,31 +163,6 @@ def build(config: Config, seed: int | None = None) -> tuple[Generator, Discrimin
     G.apply(init_weights)
     D.apply(init_weights)
     return G, D
-
-# ----------------------------------------------------------------------------- the training step
-def train_step(s, real: torch.Tensor, z: torch.Tensor) -> dict:
-    """One iteration: (1) discriminator step, (2) generator step. Returns the logged numbers.
-
-    ``s`` is the loop's :class:`helpers.core.loop.State` (networks ``G``, ``D``; ``s.update``
-    zeroes, back-propagates and steps one optimiser). ``g_grad`` is the mean per-sample norm of
-    dL_G/dG(z) (scaled by the batch size so it does not depend on it): the signal that reaches
-    the generator, small when the loss saturates. Shown in notebook 01 §4.
-    """
-    G, D = s.models["G"], s.models["D"]
-    n = real.shape[0]
-    fake = G(z)
-    # (1) D: maximise log D(x) + log(1 - D(G(z)))  ==  minimise BCE(real -> 1, fake -> 0)
-    real_logits, fake_logits = D(real), D(fake.detach())
-    ld = d_loss(real_logits, fake_logits)
-    s.update("D", ld)
-    # (2) G: minimax or non-saturating loss through the updated D
-    fake.retain_grad()
-    lg = g_loss(D(fake), s.cfg.loss)
-    s.update("G", lg)
-    return {"loss_d": ld.detach(), "loss_g": lg.detach(),
-            "d_real": torch.sigmoid(real_logits.detach()).mean(),
-            "d_fake": torch.sigmoid(fake_logits.detach()).mean(),
-            "g_grad": (fake.grad.flatten(1).norm(dim=1) * n).mean()}
 
 
 # ----------------------------------------------------------------------------- sampling

@@ -2,7 +2,7 @@
 
 ``train(cfg, run_dir)`` is :func:`helpers.core.loop.train` with :class:`DCGAN`, the method's part
 of the contract: the data (SynthFaces rendered once into memory), the networks and optimisers
-(Adam, Radford et al.'s lr 2e-4 and beta1 0.5), and the step (:func:`helpers.dcgan.model.train_step`
+(Adam, Radford et al.'s lr 2e-4 and beta1 0.5), and the step (:func:`helpers.dcgan.losses.train_step`
 with noise drawn from the run's saved ``z`` stream).
 """
 from __future__ import annotations
@@ -14,7 +14,8 @@ import torch
 from helpers.core import loop, release as rel, runtime
 from helpers.core.images import ImageBank
 from helpers.dcgan.evaluate import evaluate, face_bank
-from helpers.dcgan.model import Config, Discriminator, Generator, build, init_weights, train_step
+from helpers.dcgan.losses import train_step
+from helpers.dcgan.model import Config, build, init_weights
 
 __all__ = ["DCGAN", "METHOD", "train", "release", "load_release"]
 
@@ -53,8 +54,8 @@ class DCGAN(loop.Method):
         return release(res, name, command)
 
     def evaluate_release(self, name: str) -> dict:
-        G, _, manifest = load_release(name)
-        return evaluate(G, Config.from_dict(manifest["config"]), n=manifest["metrics"]["n"])
+        r = load_release(name)
+        return evaluate(r.G, r.config, n=r.metrics["n"])
 
 
 METHOD = DCGAN()
@@ -93,10 +94,11 @@ def release(res: loop.TrainResult, name: str, command: str, eval_n: int = 500, d
                             directory=directory or runtime.CHECKPOINT_DIR)
 
 
-def load_release(name: str = "dcgan64", directory=None) -> tuple[Generator, Discriminator, dict]:
-    """A committed release (default ``checkpoints/dcgan64``): (G, D, manifest), eval mode, CPU."""
+def load_release(name: str = "dcgan64", directory=None) -> rel.Release:
+    """A committed release (default ``checkpoints/dcgan64``): ``.G`` and ``.D`` (eval mode, CPU),
+    ``.config`` (:class:`~helpers.dcgan.model.Config`) and ``.manifest`` (sha256 checked on loading)."""
     directory = directory or runtime.CHECKPOINT_DIR
     cfg = Config.from_dict(rel.read_manifest(name, directory)["config"])
     G, D = build(cfg)
     manifest = rel.load_release(name, {"G": G, "D": D}, directory)
-    return G.eval(), D.eval(), manifest
+    return rel.Release(name, {"G": G.eval(), "D": D.eval()}, cfg, manifest)

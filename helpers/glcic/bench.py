@@ -74,9 +74,9 @@ from pathlib import Path
 import torch
 
 from helpers.core import bench as B, loop
-from helpers.glcic.model import (Config, boxes_to_masks, build_models, completion_step, joint_step,
-                                 make_optimizer, random_local_boxes, sample_boxes)
-from helpers.glcic.train import FolderImages
+from helpers.glcic.data import FolderImages
+from helpers.glcic.losses import completion_step, joint_step, make_optimizer
+from helpers.glcic.model import Config, boxes_to_masks, build_models, random_local_boxes, sample_boxes
 from helpers.synthfaces import export
 
 __all__ = ["our_steps", "reference_steps", "loader_rate", "bench", "print_report"]

@@ -1,35 +1,24 @@
-"""Evaluation of GLCIC completions for the GLCIC course study: fixed test sets, baselines, measures, curves.
+"""Measuring GLCIC completions for the GLCIC course study: baselines, measures, curves, claims.
 
 The GLCIC course study compared a random-hole model with a mouth-hole model by (a) a blind survey
-(:mod:`helpers.survey`) and (b) OpenCV feature-point matching between each completion and the
+(:mod:`helpers.glcic.survey`) and (b) OpenCV feature-point matching between each completion and the
 original on 10 test images, every 80,000 iterations. This module adds what the seed lacked:
-PSNR/SSIM/L1 inside the hole (:mod:`helpers.metrics`), three hole types, two baselines, and a
-table "study's claim -> measured -> reproduced?".
+PSNR/SSIM/L1 inside the hole (:mod:`helpers.core.metrics`), three hole types, two baselines, what
+the analysis network reads in the completed face, and a table "study's claim -> measured -> reproduced?".
 
 Everything works with plain callables ``complete_fn(images, masks) -> completed`` (NCHW in
 [-1, 1], masks (N,1,H,W) with 1 = hole), so a trained GLCIC model, a baseline or any other
 inpainting method are evaluated the same way. ``complete_fn`` receives the images with the hole
 pixels set to 0 (mid-grey): the truth inside the hole never reaches the method being measured.
-
-Test sets (:func:`make_testset`) are SynthFaces rendered with their own seed (:data:`TEST_SEED`)
-and drawn only from persons ``TEST_IDENTITIES`` (ids 100,000 and up); GLCIC training draws its
-faces from SynthFaces' default ``range(10_000)`` persons, so test identities are disjoint from
-training. The unmasked face is exact ground truth, also for the face-mask holes:
-
-- ``mouth``: the GLCIC course study's mouth box (56,128,144,96) at 256 px, scaled to the image size;
-- ``random``: the GLCIC course study's random boxes (top-left 5..145, w,h 48..96 at 256 px, scaled), drawn from a
-  fixed generator;
-- ``facemask``: the exact pixels of a drawn surgical/cloth face mask (SynthFaces ``mask``), the
-  course's real use case; the truth is the same face rendered without the mask.
+The fixed test sets it is measured on are :mod:`helpers.glcic.data`'s (:func:`~helpers.glcic.data.make_testset`);
+the figures of the notebook are :mod:`helpers.glcic.figures`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping
 
 import cv2
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
@@ -38,129 +27,19 @@ from helpers.core.runtime import bar as tqdm
 from helpers.core import metrics, release, runtime
 from helpers.core.checkpoint import checkpoint_step, load_models
 from helpers.core.distribution import frechet_distance, kid_from_features
-from helpers.faces import detect, landmarks as L, masks as face_masks
+from helpers.faces import detect, landmarks as L
 from helpers.faces.analysis import analyse, load as load_analysis
 from helpers.core.images import to_tensor, to_uint8
-from helpers.faces.data import FaceFolder
-from helpers.glcic.model import BLENDS, CompletionNet, Config, boxes_to_masks, complete, masks_to_boxes, sample_boxes
-from helpers.synthfaces import bank
+from helpers.glcic.data import TestSet, testsets_for
+from helpers.glcic.model import CompletionNet, Config, complete
 
-HOLE_KINDS = ("mouth", "random", "facemask")
 MEASURES = ("psnr", "ssim", "l1", "orb", "sift")
 #: what a finished picture must not show: a box edge on the hole border, a grid inside (excess over the truth)
 ARTEFACTS = ("seam", "checker")
 #: higher is better for these measures; lower is better for the others
 HIGHER_IS_BETTER = {"psnr": True, "ssim": True, "l1": False, "orb": False, "sift": False, "akaze": False,
                     "seam": False, "checker": False}
-#: SynthFaces seed of every test set; training uses small seeds (glcic Config.data_seed = 0)
-TEST_SEED = 20_020
-#: persons of the test sets; training uses SynthFaces' default identities range(10_000)
-TEST_IDENTITIES = range(100_000, 101_000)
 CompleteFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-
-
-# ----------------------------------------------------------------------------- test sets
-@dataclass
-class TestSet:
-    """A fixed evaluation set: ground-truth images, holes, and where they came from."""
-
-    name: str                    # "mouth" | "random" | "facemask"
-    images: torch.Tensor         # (N,3,H,W) in [-1,1]: the unmasked truth
-    masks: torch.Tensor          # (N,1,H,W) float, 1 = hole
-    identities: list = field(default_factory=list)
-    seed: int = TEST_SEED
-    landmarks: torch.Tensor | None = None  # (N,68,2) annotated truth of a face folder, if it has them
-
-    __test__ = False             # not a pytest class
-
-    def __len__(self) -> int:
-        return int(self.images.shape[0])
-
-    def inputs(self) -> torch.Tensor:
-        """The images as a completion method sees them: hole pixels set to 0 (no truth leaks)."""
-        return self.images * (1 - self.masks)
-
-
-def make_testset(kind: str, n: int = 10, size: int = 64, seed: int = TEST_SEED) -> TestSet:
-    """Fixed, reproducible test set of ``n`` SynthFaces with ``kind`` holes (see module docstring)."""
-    if kind not in HOLE_KINDS:
-        raise ValueError(f"kind must be one of {HOLE_KINDS}, got {kind!r}")
-    if not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be a positive int, got {n!r}")
-    if size < 16 or size % 4:
-        raise ValueError(f"size must be a multiple of 4 and >= 16, got {size}")
-    faces = bank(n, size, seed, keys=("unmasked", "mask", "identity"), progress=False,
-                 mask_prob=1.0 if kind == "facemask" else 0.0, identities=list(TEST_IDENTITIES))
-    images = faces["unmasked"].float().div(127.5).sub(1.0)
-    if kind == "facemask":
-        masks = (faces["mask"] > 0).float()
-        empty = masks.flatten(1).sum(1) == 0
-        if bool(empty.any()):  # a face mask always covers pixels; guard anyway
-            raise ValueError(f"SynthFaces drew no face mask for test images {torch.nonzero(empty).flatten().tolist()}")
-    else:
-        gen = torch.Generator().manual_seed(seed)
-        masks = boxes_to_masks(sample_boxes(n, size, kind, generator=gen), size)
-    return TestSet(kind, images, masks, faces["identity"].tolist(), seed)
-
-
-def toy_images(seed: int, size: int, n: int) -> torch.Tensor:
-    """(n,3,size,size) uint8 smooth random images with an ellipse "face": instant, for tests only."""
-    g = torch.Generator().manual_seed(seed)
-    low = torch.rand(n, 3, 4, 4, generator=g)
-    img = torch.nn.functional.interpolate(low, size=(size, size), mode="bilinear", align_corners=False)
-    r = torch.linspace(-1, 1, size)
-    yy, xx = torch.meshgrid(r, r, indexing="ij")
-    c = torch.rand(n, 3, 1, 1, generator=g)
-    a = 0.4 + 0.3 * torch.rand(n, 1, 1, 1, generator=g)
-    inside = ((xx / a) ** 2 + ((yy - 0.1) / (a * 1.3)) ** 2 < 1).float()
-    img = img * (1 - inside) + c * inside
-    return (img * 255).round().to(torch.uint8)
-
-
-def folder_testset(root, kind: str, n: int = 64, size: int = 64, split: str = "test",
-                   seed: int = TEST_SEED) -> TestSet:
-    """A test set from a face folder: its ``split`` rows (or, without splits, its last ``n``).
-
-    ``kind`` is "mouth" or "random" (boxes as :func:`make_testset`); "facemask" needs a
-    ``mask`` column (the folder's own mask files).
-    """
-    if kind not in ("mouth", "random"):
-        raise ValueError(f"kind must be 'mouth' or 'random' for a folder, got {kind!r}")
-    try:
-        ff = FaceFolder(root, split=split, size=size)
-        if len(ff) == 0:
-            raise ValueError("empty split")
-        idx = range(min(n, len(ff)))
-    except (ValueError, KeyError):
-        ff = FaceFolder(root, size=size)
-        idx = range(max(0, len(ff) - n), len(ff))
-    items = [ff[i] for i in idx]
-    images = torch.stack([it["image"] for it in items]).float()
-    lms = [it.get("landmarks") for it in items]
-    landmarks = torch.stack([torch.as_tensor(l, dtype=torch.float32) for l in lms]) \
-        if lms and all(l is not None for l in lms) else None
-    gen = torch.Generator().manual_seed(seed)
-    masks = boxes_to_masks(sample_boxes(len(images), size, kind, generator=gen), size)
-    return TestSet(kind, images, masks, [-1] * len(images), seed, landmarks)
-
-
-def testsets_for(cfg: Config, n: int = 64, kinds=("mouth", "random")) -> dict[str, TestSet]:
-    """The fixed test sets of a run's data: SynthFaces test persons, or a folder's test split."""
-    if cfg.data == "synthfaces":
-        return {k: make_testset(k, n, cfg.size) for k in kinds}
-    if cfg.data == "toy":
-        x = toy_images(cfg.data_seed + 1000, cfg.size, n).float().div(127.5).sub(1.0)
-        out = {}
-        for k in kinds:
-            boxes = sample_boxes(n, cfg.size, k, torch.Generator().manual_seed(TEST_SEED))
-            out[k] = TestSet(k, x, boxes_to_masks(boxes, cfg.size), [-1] * n)
-        return out
-    return {k: folder_testset(cfg.data, k, n, cfg.size) for k in kinds if k != "facemask"}
-
-
-def make_testsets(n: int = 10, size: int = 64, kinds=HOLE_KINDS, seed: int = TEST_SEED) -> dict[str, TestSet]:
-    """All hole kinds at once: ``{"mouth": TestSet, "random": ..., "facemask": ...}``."""
-    return {k: make_testset(k, n, size, seed) for k in kinds}
 
 
 # ----------------------------------------------------------------------------- baselines
@@ -419,59 +298,6 @@ def slope(curve: pd.DataFrame, measure: str, last: int = 3) -> float:
     return float(np.polyfit(c["step"] / 1000.0, c[measure], 1)[0])
 
 
-# ----------------------------------------------------------------------------- figures
-def completion_figure(testset: TestSet, methods: Mapping[str, CompleteFn], n: int = 6, title: str | None = None,
-                      zoom: int | None = None):
-    """Rows: input with the hole (grey), each method's completion, the original; ``n`` columns.
-
-    ``zoom=p`` shows only the hole's bounding box plus ``p`` pixels around it, enlarged without
-    smoothing, so a checkerboard or a box seam is as visible as it is to a close look.
-    """
-    n = min(n, len(testset))
-    x, m = testset.images[:n], testset.masks[:n]
-    rows = [("input", testset.inputs()[:n])]
-    with torch.no_grad():
-        rows += [(name, fn(testset.inputs()[:n], m).detach().cpu().clamp(-1, 1)) for name, fn in methods.items()]
-    rows.append(("original", x))
-    fig, axes = plt.subplots(len(rows), n, figsize=(1.3 * n + 1.0, 1.3 * len(rows) + 0.3), squeeze=False)
-    boxes = masks_to_boxes(m) if zoom is not None else None
-    for r, (name, imgs) in enumerate(rows):
-        u8 = to_uint8(imgs)
-        for c in range(n):
-            ax = axes[r, c]
-            img = u8[c]
-            if boxes is not None:
-                bx, by, bw, bh = boxes[c].tolist()
-                img = img[max(0, by - zoom):by + bh + zoom, max(0, bx - zoom):bx + bw + zoom]
-            ax.imshow(img, interpolation="nearest")
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if c == 0:
-                ax.set_ylabel(name, fontsize=9)
-    fig.tight_layout(pad=0.3)
-    if title:
-        fig.suptitle(title, fontsize=10, y=1.02)
-    return fig
-
-
-def curve_figure(curves: Mapping[str, pd.DataFrame], measures=("orb", "sift", "psnr"), title: str | None = None):
-    """The study's plot (mean similarity vs training steps), one panel per measure, one line per model."""
-    measures = [mm for mm in measures if all(mm in c.columns for c in curves.values())]
-    fig, axes = plt.subplots(1, len(measures), figsize=(3.6 * len(measures), 3.0), squeeze=False)
-    for ax, meas in zip(axes[0], measures):
-        for name, c in curves.items():
-            ax.plot(c["step"], c[meas], marker="o", label=f"{name}-hole model")
-        better = "higher" if HIGHER_IS_BETTER.get(meas) else "lower"
-        ax.set_title(f"{meas.upper()} on mouth holes ({better} = better)", fontsize=9)
-        ax.set_xlabel("training step")
-        ax.grid(alpha=0.3)
-    axes[0, 0].legend(fontsize=8)
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    return fig
-
-
 # ----------------------------------------------------------------------------- study's claims
 def claims_table(table: pd.DataFrame, survey_summary: dict | None = None, curves: Mapping[str, pd.DataFrame] | None = None,
                  models=("random", "mouth"), survey_simulated: bool = True, features=("orb", "sift")) -> pd.DataFrame:
@@ -633,22 +459,6 @@ def blend_findings(table: pd.DataFrame, model: str = "mouth") -> list[str]:
                f"border {fp['seam']:+.2f} (0 = as smooth as the real face), mouth-landmark error "
                f"{fp['nme_mouth']:.4f} vs {p['nme_mouth']:.4f} pasted.")
     return out
-
-
-def real_testsets(root, size: int = 64, n: int = 100) -> dict[str, TestSet]:
-    """The held-out test split of a real face folder with both hole samplers and face-mask shapes.
-
-    ``facemask``: the surgical-mask polygon drawn from each face's annotated 68 landmarks
-    (:func:`helpers.faces.masks.face_mask_shape`), as the course's real use case: no truth is
-    hidden behind a real mask here, the mask shape only marks the hole.
-    """
-    sets = {k: folder_testset(root, k, n, size) for k in ("mouth", "random")}
-    ts = sets["mouth"]
-    if ts.landmarks is not None:
-        m = torch.stack([face_masks.face_mask_shape(lm.numpy(), size).float().reshape(1, size, size)
-                         for lm in ts.landmarks])
-        sets["facemask"] = TestSet("facemask", ts.images, (m > 0.5).float(), ts.identities, ts.seed, ts.landmarks)
-    return sets
 
 
 def claims_by_data(claims: Mapping[str, pd.DataFrame]) -> pd.DataFrame:

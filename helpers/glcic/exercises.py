@@ -9,7 +9,7 @@ the same checkers.
 - Exercise 1, :func:`check_net_input`: the completion network's 4-channel input (reference
   :func:`helpers.glcic.model.net_input`).
 - Exercise 2, :func:`check_completion_loss`: the paper's weighted MSE (reference
-  :func:`helpers.glcic.model.completion_loss`).
+  :func:`helpers.glcic.losses.completion_loss`).
 - Exercise 3, :func:`check_local_boxes`: the local discriminator's patch centred on the hole and
   kept inside the image (reference :func:`helpers.glcic.model.local_boxes`).
 """
@@ -18,7 +18,8 @@ from __future__ import annotations
 import torch
 
 from helpers.core.exercises import attempt, same
-from helpers.glcic.model import boxes_to_masks, completion_loss, local_boxes, net_input, sample_boxes
+from helpers.glcic.losses import completion_loss
+from helpers.glcic.model import boxes_to_masks, local_boxes, net_input, sample_boxes
 
 __all__ = ["check_net_input", "check_completion_loss", "check_local_boxes"]
 
@@ -74,7 +75,7 @@ def check_completion_loss(fn) -> bool:
             got = got.reshape(())
         if not same(name, got, want, atol=1e-6):
             return False
-    print("✓ correct: the same loss as helpers.glcic.model.completion_loss")
+    print("✓ correct: the same loss as helpers.glcic.losses.completion_loss")
     return True
 
 

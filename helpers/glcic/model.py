@@ -2,9 +2,11 @@
 
 The GLCIC course study asks: does a completion network trained with holes *only at the mouth* fill masked mouths
 better than one trained with *random* holes? This file holds the method: its config, the networks,
-the hole samplers, inference (``complete``) and one step function per training phase. Training
-through the shared loop and releases are in ``train.py``, the study's measures in ``evaluate.py``,
-the speed benchmark in ``bench.py``, the blind survey in ``survey.py``. Shown in notebook 02.
+the hole samplers and inference (``complete``, with the paper's post-processing). The losses and
+one step per training phase are in ``losses.py``, the training and test data in ``data.py``,
+training through the shared loop and releases in ``train.py``, the study's measures in
+``evaluate.py``, the notebook's figures in ``figures.py``, the diagnoses in ``diagnose.py``, the
+speed benchmark in ``bench.py``, the blind survey in ``survey.py``. Shown in notebook 02.
 
 Images are float tensors in [-1, 1], NCHW, RGB; masks are float (N,1,H,W), 1 = hole.
 
@@ -24,7 +26,7 @@ Choices (documented where the paper or the seed leaves room)
   (the same hole-centred place of the real image; the demo profile). With the GLCIC course study's fixed mouth
   hole, random real patches are a defect: the fake patch is always the mouth, a real one almost
   never, so the local discriminator learns "a mouth = fake" and its gradient paints skin over the
-  mouth (notebook 02 §5 measures it, :mod:`helpers.glcic.ablation`). The study's mouth hole
+  mouth (notebook 02 §5 measures it, :mod:`helpers.glcic.diagnose`). The study's mouth hole
   (144x96 at 256) is wider than the 128 px local patch; the patch then covers its centre.
 * Up-sampling, a switch ``upsample``: ``"deconv"`` (the paper's two 4x4 stride-2 transposed
   convolutions; the ``full`` profile) or ``"resize"`` (nearest-neighbour x2 then a 3x3 convolution,
@@ -32,7 +34,7 @@ Choices (documented where the paper or the seed leaves room)
   different subset of its kernel taps depending on the pixel's parity, so unless training makes
   the four sub-kernels agree, every 2x2 block carries the same small pattern: a checkerboard.
   Resize + convolution gives every output pixel the same taps (notebook 02
-  measures both on the same holes, :func:`helpers.glcic.ablation.upsampling`).
+  measures both on the same holes, :func:`helpers.glcic.diagnose.upsampling`).
 * Post-processing (:func:`complete`, ``blend=``): the paper's fast marching then Poisson blending
   (``"fmm+poisson"``), Poisson blending alone (``"poisson"``) or the plain paste (``"paste"``).
 * ``lr_d`` (None = ``lr``) sets the discriminator's learning rate apart from the completion net's.
@@ -57,17 +59,15 @@ from typing import ClassVar, Optional
 import numpy as np
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from helpers.core.config import Config as BaseConfig
 from helpers.core.images import check_images, poisson_blend as blend_u8, to_tensor, to_uint8
 from helpers.faces import masks as face_masks
 
 __all__ = ["Config", "HOLES", "PHASES", "UPSAMPLES", "BLENDS", "CompletionNet", "ContextDiscriminator", "build_models",
-           "make_optimizer", "phase_at", "sample_boxes", "boxes_to_masks", "local_boxes",
+           "phase_at", "sample_boxes", "boxes_to_masks", "local_boxes",
            "random_local_boxes", "crop_boxes", "masks_to_boxes", "check_inputs", "net_input", "paste",
-           "blend_dilate", "poisson_blend", "complete", "completion_loss", "completion_step", "discriminator_step",
-           "joint_step"]
+           "blend_dilate", "poisson_blend", "complete"]
 
 PHASES = ("completion", "discriminator", "joint")
 HOLES = ("random", "mouth")
@@ -116,7 +116,7 @@ class Config(BaseConfig):
         # Laptop CPU: 64 px SynthFaces, width 1/2, batch 16, 6,000 steps (~20 min on 1 thread with bf16
         # autocast where the CPU has bf16 units). The MSE phase is longer than the paper's ratio (58% vs
         # 18%): a short run is judged on it. Real patches at the hole's place and a discriminator
-        # learning rate of lr/10: the two fixes of notebook 02 §5 (helpers.glcic.ablation); resize +
+        # learning rate of lr/10: the two fixes of notebook 02 §5 (helpers.glcic.diagnose); resize +
         # convolution instead of transposed convolutions (no checkerboard).
         "demo": dict(size=64, local_size=32, width=0.5, batch=16, steps=6000, steps_c=3500, steps_d=500,
                      optimizer="adam", lr=1e-3, lr_d=1e-4, betas=(0.9, 0.999), real_patches="matched",
@@ -385,89 +385,3 @@ def complete(model: CompletionNet, images: torch.Tensor, masks: torch.Tensor, bl
     if blend == "paste":
         return paste(images, out, masks.to(images.dtype))
     return poisson_blend(images, out, masks, fmm=blend == "fmm+poisson")
-
-
-# ---------------------------------------------------------------------------------- train steps
-def make_optimizer(params, cfg: Config, lr: float | None = None) -> torch.optim.Optimizer:
-    """Adadelta (the paper; lr 1.0 by default; multi-tensor) or Adam (betas cfg.betas; fused kernel).
-
-    ``lr`` overrides ``cfg.lr`` (the discriminator's ``cfg.lr_d``). The fused Adam is ~3x faster
-    than the per-parameter loop on CPU; Adadelta has no fused kernel, so it uses torch's
-    multi-tensor (foreach) path.
-    """
-    params = list(params)
-    lr = cfg.lr if lr is None else lr
-    if cfg.optimizer == "adadelta":
-        return torch.optim.Adadelta(params, lr=lr, foreach=True)
-    try:
-        return torch.optim.Adam(params, lr=lr, betas=tuple(cfg.betas), fused=True)
-    except (RuntimeError, ValueError):  # a device without a fused kernel
-        return torch.optim.Adam(params, lr=lr, betas=tuple(cfg.betas), foreach=True)
-
-
-def completion_loss(outputs: torch.Tensor, images: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
-    """Weighted MSE of the paper: mean over all pixels of (M * (C(x) - x))^2 (float32)."""
-    return ((outputs.float() - images.float()) * masks).pow(2).mean()
-
-
-def _bce(logits: torch.Tensor, real: bool) -> torch.Tensor:
-    target = torch.ones_like(logits) if real else torch.zeros_like(logits)
-    return F.binary_cross_entropy_with_logits(logits.float(), target)
-
-
-def _cl(t: torch.Tensor, cfg: Config) -> torch.Tensor:
-    return t.contiguous(memory_format=torch.channels_last) if cfg.channels_last else t
-
-
-def completion_step(s, images, masks) -> dict:
-    """Phase 1 (Tc): train the completion network alone with the MSE inside the hole.
-
-    ``s`` is the loop's :class:`helpers.core.loop.State` (networks ``C`` and ``D``).
-    """
-    C = s.models["C"]
-    with s.autocast():
-        out = C(net_input(images, masks, C.mean_color))
-    loss = completion_loss(out, images, masks)
-    s.update("C", loss)
-    return {"mse": loss.detach()}
-
-
-def _d_loss(s, images, masks, boxes, real_boxes, out=None):
-    C, D, cfg = s.models["C"], s.models["D"], s.cfg
-    if out is None:
-        with torch.no_grad(), s.autocast():
-            out = C(net_input(images, masks, C.mean_color))
-    fake = paste(images, out.detach().to(images.dtype), masks)
-    L = cfg.local_size
-    with s.autocast():
-        d_fake = D(_cl(crop_boxes(fake, boxes, L), cfg), fake)
-        d_real = D(_cl(crop_boxes(images, real_boxes, L), cfg), images)
-    return (_bce(d_fake, False) + _bce(d_real, True)) / 2
-
-
-def discriminator_step(s, images, masks, boxes, real_boxes) -> dict:
-    """Phase 2 (Td): train the discriminators alone on completed (fake) vs real images."""
-    lb = local_boxes(boxes, s.cfg.size, s.cfg.local_size)
-    loss = _d_loss(s, images, masks, lb, real_boxes)
-    s.update("D", loss)
-    return {"d_loss": loss.detach()}
-
-
-def joint_step(s, images, masks, boxes, real_boxes) -> dict:
-    """Phase 3: one discriminator update, then the completion net on MSE + alpha * adversarial."""
-    C, D, cfg = s.models["C"], s.models["D"], s.cfg
-    lb = local_boxes(boxes, cfg.size, cfg.local_size)
-    with s.autocast():
-        out = C(net_input(images, masks, C.mean_color))
-    d_loss = _d_loss(s, images, masks, lb, real_boxes, out=out)
-    s.update("D", d_loss)
-    D.requires_grad_(False)                       # only the input gradient is needed through D
-    try:
-        fake = paste(images, out.to(images.dtype), masks)
-        with s.autocast():
-            adv = _bce(D(_cl(crop_boxes(fake, lb, cfg.local_size), cfg), fake), True)
-        mse = completion_loss(out, images, masks)
-        s.update("C", mse + cfg.alpha * adv)
-    finally:
-        D.requires_grad_(True)
-    return {"mse": mse.detach(), "adv": adv.detach(), "d_loss": d_loss.detach()}

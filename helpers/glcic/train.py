@@ -1,4 +1,4 @@
-"""GLCIC training through the shared loop: data, the three-phase step, the study's curve, releases.
+"""GLCIC training through the shared loop: the method, the study's curve by sessions, releases.
 
 All randomness of a run comes from sources the run directory saves: the torch global RNG (weight
 initialisation), the data order (:class:`helpers.core.loop.StepSampler`, a function of seed and
@@ -8,7 +8,6 @@ uninterrupted run on the same CPU (tests/test_glcic.py proves it).
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -18,60 +17,13 @@ import torch
 from helpers.core import loop, release as rel, runtime
 from helpers.core.files import atomic_write_bytes
 from helpers.core.checkpoint import RunDir, load_models
-from helpers.core.images import ImageBank
-from helpers.faces.data import FaceFolder
-from helpers.glcic.evaluate import (TEST_IDENTITIES, TEST_SEED, TestSet, baseline_measures, evaluate,
-                                    measure, model_fn, testsets_for, toy_images)
-from helpers.glcic.model import (CompletionNet, Config, boxes_to_masks, build_models, complete,
-                                 completion_step, discriminator_step, joint_step, local_boxes, make_optimizer, paste,
+from helpers.glcic.data import TEST_IDENTITIES, TEST_SEED, TestSet, mean_color_of, testsets_for, training_data
+from helpers.glcic.evaluate import BLEND_PREFIX, baseline_measures, evaluate, measure, model_fn
+from helpers.glcic.losses import completion_step, discriminator_step, joint_step, make_optimizer
+from helpers.glcic.model import (CompletionNet, Config, boxes_to_masks, build_models, complete, local_boxes, paste,
                                  phase_at, random_local_boxes, sample_boxes)
-from helpers.synthfaces import bank
 
-__all__ = ["GLCIC", "METHOD", "train", "training_data", "FolderImages", "load_run",
-           "curve_by_training", "release", "load_release", "HEADLINE"]
-
-
-# ------------------------------------------------------------------------------------------ data
-class FolderImages(torch.utils.data.Dataset):
-    """The images of a face folder (on-disk format) as float tensors in [-1, 1], read lazily.
-
-    Read through the loop's DataLoader, so ``cfg.workers`` processes decode JPEGs in parallel.
-    """
-
-    def __init__(self, root, split: str | None, size: int):
-        root = Path(root)
-        if not root.exists():
-            raise ValueError(f"data folder {root} does not exist (expected the on-disk face format)")
-        self.folder = FaceFolder(root, split=split, size=size)
-
-    def __len__(self) -> int:
-        return len(self.folder)
-
-    def __getitem__(self, i: int) -> torch.Tensor:
-        return self.folder[int(i)]["image"]
-
-
-def training_data(cfg: Config, progress: bool = True) -> torch.utils.data.Dataset:
-    """SynthFaces (``data="synthfaces"``, rendered once into memory), ``"toy"`` images, or a folder."""
-    if cfg.data == "synthfaces":
-        return ImageBank(bank(cfg.n_train, cfg.size, cfg.data_seed, progress=progress)["image"])
-    if cfg.data == "toy":
-        return ImageBank(toy_images(cfg.data_seed, cfg.size, cfg.n_train))
-    data = FolderImages(cfg.data, cfg.data_split, cfg.size)
-    if len(data) == 0:
-        raise ValueError(f"no training images in {cfg.data!r} (split {cfg.data_split!r})")
-    return data
-
-
-def _mean_color(data, n: int = 1000) -> torch.Tensor:
-    """Mean RGB (in [-1,1]) of the first ``n`` training images: the hole fill colour."""
-    idx = list(range(min(n, len(data))))
-    acc = torch.zeros(3)
-    for i in range(0, len(idx), 64):
-        chunk = idx[i:i + 64]
-        x = data.batch(torch.tensor(chunk)) if hasattr(data, "batch") else torch.stack([data[j] for j in chunk])
-        acc += x.mean(dim=(2, 3)).sum(0)
-    return acc / len(idx)
+__all__ = ["GLCIC", "METHOD", "train", "load_run", "curve_by_training", "release", "load_release", "HEADLINE"]
 
 
 # ------------------------------------------------------------------------------------- the method
@@ -86,7 +38,7 @@ class GLCIC(loop.Method):
 
     def build(self, cfg: Config, data, env: loop.Env) -> loop.Parts:
         C, D = build_models(cfg)
-        mean = cfg.mean_color if cfg.mean_color is not None else _mean_color(data)
+        mean = cfg.mean_color if cfg.mean_color is not None else mean_color_of(data)
         C.mean_color.copy_(torch.as_tensor(mean, dtype=torch.float32))
         fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
         C.to(env.device, memory_format=fmt)
@@ -134,11 +86,11 @@ class GLCIC(loop.Method):
         return release(res, name, command)
 
     def evaluate_release(self, name: str) -> dict:
-        C = load_release(name)
-        n = 64 if C.config.data in ("synthfaces", "toy") else 100
-        out = measure(C, C.config, n, faces=True)
+        r = load_release(name)
+        n = 64 if r.config.data in ("synthfaces", "toy") else 100
+        out = measure(r.C, r.config, n, faces=True)
         for blend, prefix in BLEND_PREFIXES.items():
-            out.update(measure(C, C.config, n, features=(), faces=True, blend=blend, prefix=prefix))
+            out.update(measure(r.C, r.config, n, features=(), faces=True, blend=blend, prefix=prefix))
         return out
 
 
@@ -209,17 +161,7 @@ def curve_by_training(cfg: Config, run_path, every: int, testset: TestSet, featu
 # ------------------------------------------------------------------------------------- releases
 HEADLINE = ("mouth_psnr", "mouth_ssim", "mouth_l1", "mouth_orb", "random_psnr", "random_ssim")
 #: manifest key prefix of each post-processing measured beside the plain paste (no prefix)
-BLEND_PREFIXES = {"poisson": "poisson_", "fmm+poisson": "fmm_poisson_"}
-
-
-def _data_entry(cfg: Config) -> dict:
-    """The manifest's ``data``: SynthFaces, or a folder's ``data.json`` (name, licence, source)."""
-    if cfg.data in ("synthfaces", "toy"):
-        return dict(rel.SYNTHFACES)
-    info = Path(cfg.data) / "data.json"
-    if info.exists():
-        return json.loads(info.read_text())
-    return {"name": str(cfg.data), "licence": "not stated: add data.json (name, licence) to the folder"}
+BLEND_PREFIXES = {blend: prefix for blend, prefix in BLEND_PREFIX.items() if prefix}
 
 
 def release(res: loop.TrainResult, name: str, command: str, directory=None) -> Path:
@@ -239,11 +181,11 @@ def release(res: loop.TrainResult, name: str, command: str, directory=None) -> P
     conf = cfg.to_dict()
     conf["mean_color"] = [float(v) for v in C.mean_color]
     test = (f"SynthFaces seed {TEST_SEED}, identities {TEST_IDENTITIES.start}.. (never in training), "
-            f"first 64, {cfg.size} px (helpers.glcic.evaluate.make_testset)" if cfg.data == "synthfaces"
+            f"first 64, {cfg.size} px (helpers.glcic.data.make_testset)" if cfg.data == "synthfaces"
             else f"the test split of {cfg.data}")
     return rel.save_release(
         {"C": C}, name, command=command, config=conf, train_seconds=res.train_seconds, metrics=metrics,
-        data=_data_entry(cfg), curve=[{k: (int(v) if k == "step" else round(float(v), 5)) for k, v in r.items()}
+        data=rel.data_entry(cfg.data, synthetic=("synthfaces", "toy")), curve=[{k: (int(v) if k == "step" else round(float(v), 5)) for k, v in r.items()}
                                       for r in curve.to_dict("records")],
         headline=HEADLINE, directory=directory or runtime.CHECKPOINT_DIR, dtype=torch.float16,
         notes=f"GLCIC completion network (trained in {res.precision}, stored in fp16 and measured after "
@@ -258,14 +200,17 @@ def release(res: loop.TrainResult, name: str, command: str, directory=None) -> P
               f"{cfg.eval_every} steps.")
 
 
-def load_release(name: str, directory=None) -> CompletionNet:
-    """A committed completion network (eval mode, CPU); ``model.manifest`` and ``model.config``."""
+def load_release(name: str, directory=None) -> rel.Release:
+    """A committed release: ``.C`` (also ``.model``) the completion network (eval mode, CPU), ``.config``
+    the run's :class:`~helpers.glcic.model.Config`, ``.manifest`` (sha256 checked on loading).
+
+    Releases made before the restructure store the network as ``"completion"``; it is ``.C`` here too.
+    """
     directory = directory or runtime.CHECKPOINT_DIR
     manifest = rel.read_manifest(name, directory)
     cfg = Config.from_dict({"upsample": "deconv", **manifest["config"]})   # releases before the switch: deconv
     C = CompletionNet(cfg.width, cfg.upsample)
     (key,) = manifest["models"]          # "C"; releases made before the restructure say "completion"
-    C.manifest = rel.load_release(name, {key: C}, directory)
-    C.config = cfg
-    return C.eval()
+    manifest = rel.load_release(name, {key: C}, directory)
+    return rel.Release(name, {"C": C.eval()}, cfg, manifest)
 

@@ -116,7 +116,7 @@ seam_band = border_band
 def inpainter(name: str = "glcic_mouth64", directory=None) -> Callable:
     """A completion function ``(images (N,3,H,W), masks (N,1,H,W)) -> completed`` from a committed
     GLCIC release of notebook 02 (:data:`INPAINTERS`)."""
-    C = glcic.load_release(name, directory=directory)
+    C = glcic.load_release(name, directory=directory).C
     fn = glcic.evaluate.model_fn(C)
     fn.name = name
     return fn

@@ -12,10 +12,11 @@ adversarial gradient, so whatever it does not lose, the adversarial term lost.
 
 Command (writes ``benchmarks/glcic_diagnosis.json``; about 4 minutes per variant on 1 thread)::
 
-    python -m helpers.glcic.ablation --run-dir runs/diag --threads 1
+    python -m helpers.glcic diagnose --run-dir runs/diag --threads 1
 
 It first trains (or resumes) the demo profile's completion phase with mouth holes in ``--run-dir``.
-Shown in notebook 02 §5.
+``python -m helpers.glcic diagnose --upsampling`` is the second diagnosis, where the checkerboard
+comes from (:func:`upsampling`, ``benchmarks/glcic_upsampling.json``). Shown in notebook 02 §5.
 """
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ from helpers.glcic.model import CompletionNet, Config
 from helpers.glcic.train import train
 
 __all__ = ["VARIANTS", "branch", "diagnose", "load", "table", "figure", "UPSAMPLING", "upsampling",
-           "load_upsampling", "upsampling_table", "upsampling_findings", "upsampling_figure"]
+           "load_upsampling", "upsampling_table", "upsampling_findings", "upsampling_figure", "arguments", "run"]
 
 #: one change each against the joint phase with the paper's settings (random real patches, alpha 4e-4, lr_d = lr)
 VARIANTS = {
@@ -104,7 +105,7 @@ def diagnose(run_dir="runs/diag", variants=None, out=None, n: int = 64, threads:
         train(base, run_dir / "completion", max_steps=base.steps_c, progress=progress)
     C = CompletionNet(base.width, base.upsample)
     load_models(ckpt, {"C": C})
-    result = {"command": "python -m helpers.glcic.ablation --run-dir " + str(run_dir)
+    result = {"command": "python -m helpers.glcic diagnose --run-dir " + str(run_dir)
               + (f" --threads {threads}" if threads else ""),
               "base": {k: v for k, v in base.to_dict().items() if k in
                        ("size", "width", "batch", "holes", "steps", "steps_c", "steps_d", "alpha", "lr",
@@ -134,7 +135,7 @@ def load(path=None) -> dict:
     """The committed diagnosis (``benchmarks/glcic_diagnosis.json``)."""
     path = Path(path or DEFAULT_OUT)
     if not path.exists():
-        raise FileNotFoundError(f"{path} is missing: run python -m helpers.glcic.ablation")
+        raise FileNotFoundError(f"{path} is missing: run python -m helpers.glcic diagnose")
     return json.loads(path.read_text())
 
 
@@ -142,7 +143,7 @@ def load_upsampling(path=None) -> dict:
     """The committed checkerboard diagnosis (``benchmarks/glcic_upsampling.json``)."""
     path = Path(path or UPSAMPLING_OUT)
     if not path.exists():
-        raise FileNotFoundError(f"{path} is missing: run python -m helpers.glcic.ablation --upsampling")
+        raise FileNotFoundError(f"{path} is missing: run python -m helpers.glcic diagnose --upsampling")
     return json.loads(path.read_text())
 
 
@@ -190,12 +191,12 @@ def upsampling(run_dir="runs/upsampling", variants=("deconv", "resize"), out=UPS
     ``n`` test faces at the end of the completion phase (MSE only: no discriminator has acted yet)
     and at the end of the joint phase, and its curve (every 200 steps, 32 faces) records the
     checkerboard energy along training. Writes ``out`` (``benchmarks/glcic_upsampling.json``).
-    Command: ``python -m helpers.glcic.ablation --upsampling --variants deconv`` (and ``resize``).
+    Command: ``python -m helpers.glcic diagnose --upsampling --variants deconv`` (and ``resize``).
     """
     unknown = [v for v in variants if v not in ("deconv", "resize")]
     if unknown:
         raise ValueError(f"unknown upsample variants {unknown}; choose from ('deconv', 'resize')")
-    result = {"command": "python -m helpers.glcic.ablation --upsampling --run-dir " + str(run_dir)
+    result = {"command": "python -m helpers.glcic diagnose --upsampling --run-dir " + str(run_dir)
               + (f" --threads {threads}" if threads else ""), "n_test": n, "variants": {}, "seconds": {}}
     for v in variants:
         t0 = time.time()
@@ -284,27 +285,28 @@ def upsampling_figure(result: dict, measures=("mouth_checker", "mouth_psnr")):
     return fig
 
 
-def main(argv=None) -> None:
-    p = argparse.ArgumentParser(prog="python -m helpers.glcic.ablation", description=__doc__.split("\n\n")[0])
-    p.add_argument("--run-dir", default="runs/diag")
-    p.add_argument("--variants", nargs="*", default=None, help=f"subset of {list(VARIANTS)}")
-    p.add_argument("--out", default=str(DEFAULT_OUT))
+def arguments(p: argparse.ArgumentParser) -> None:
+    """The flags of ``python -m helpers.glcic diagnose`` (a :class:`helpers.core.cli.Command`)."""
+    p.add_argument("--run-dir", default=None, help="run folder (default runs/diag, with --upsampling runs/upsampling)")
+    p.add_argument("--variants", nargs="*", default=None,
+                   help=f"subset of {list(VARIANTS)} (with --upsampling: deconv, resize)")
+    p.add_argument("--out", default=None, help="result file (default benchmarks/glcic_diagnosis.json, with "
+                                               "--upsampling benchmarks/glcic_upsampling.json)")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--n", type=int, default=64, help="test faces per hole type")
     p.add_argument("--upsampling", action="store_true",
                    help="the checkerboard diagnosis instead (variants: deconv, resize; out "
                         "benchmarks/glcic_upsampling.json)")
-    a = p.parse_args(argv)
+
+
+def run(a: argparse.Namespace, command: str = "") -> int:
+    """Run the diagnosis the flags ask for, print its table; exit status 0."""
     if a.upsampling:
-        out = a.out if a.out != str(DEFAULT_OUT) else str(UPSAMPLING_OUT)
-        r = upsampling(a.run_dir if a.run_dir != "runs/diag" else "runs/upsampling",
-                       tuple(a.variants or ("deconv", "resize")), out, a.n, a.threads)
+        r = upsampling(a.run_dir or "runs/upsampling", tuple(a.variants or ("deconv", "resize")),
+                       a.out or str(UPSAMPLING_OUT), a.n, a.threads)
         for v, x in r["variants"].items():
             print(v, {k: round(x["end"][k], 3) for k in ("mouth_psnr", "mouth_checker", "mouth_seam")})
-        return
-    r = diagnose(a.run_dir, a.variants, a.out, a.n, a.threads)
+        return 0
+    r = diagnose(a.run_dir or "runs/diag", a.variants, a.out or str(DEFAULT_OUT), a.n, a.threads)
     print(table(r).round(4).to_string())
-
-
-if __name__ == "__main__":
-    main()
+    return 0
