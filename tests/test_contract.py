@@ -44,7 +44,7 @@ METHOD_IMPORTS_ALLOWED: dict[tuple[str, str], str] = {
 #: what evaluate measured; ``ablation`` and ``commands`` drive training, like ``bench``. ``__init__``
 #: re-exports what the notebook uses, so it sits above every file of its package but the CLI.
 METHOD_FILE_ORDER = {"model": 0, "evaluate": 2, "figures": 2.5, "train": 3,
-                     "bench": 4, "ablation": 4, "commands": 4, "__init__": 5, "__main__": 6}
+                     "bench": 4, "diagnose": 4, "__init__": 5, "__main__": 6}
 OTHER_FILE_RANK = 1
 
 
@@ -328,3 +328,44 @@ def test_checker_reports_every_kind_of_violation(tmp_path):
         ("data_scripts/broken.py", 1, "syntax"),
     }, _report(violations(tmp_path))
     assert not [v for v in violations(tmp_path, allowed={("m", "n"): "test"}) if v.path == "helpers/m/data.py"]
+
+
+# ----------------------------------------------------------------------------- file roles
+#: the packages of ``helpers`` that are not methods
+SHARED = {"core", "faces", "synthfaces"}
+
+
+def documented_roles(readme: Path) -> set[str]:
+    """The file names of ``helpers/README.md``'s two role tables (first column, in backticks)."""
+    names = set()
+    for line in readme.read_text().splitlines():
+        if line.startswith("| `"):
+            first = line.split("|")[1]
+            names.update(part.strip(" `") for part in first.split(","))
+    return {n for n in names if n.endswith(".py")}
+
+
+def role_violations(root: Path) -> list[str]:
+    """Files of method packages whose name is not a role documented in ``helpers/README.md``."""
+    roles = documented_roles(root / "helpers" / "README.md")
+    out = []
+    for pkg in sorted(p for p in (root / "helpers").iterdir() if (p / "__init__.py").exists()):
+        if pkg.name in SHARED:
+            continue
+        out += [f"helpers/{pkg.name}/{f.name}" for f in sorted(pkg.glob("*.py")) if f.name not in roles]
+    return out
+
+
+def test_method_files_have_documented_roles():
+    assert "evaluate.py" in documented_roles(REPO / "helpers" / "README.md")
+    assert role_violations(REPO) == [], "add the file's role to helpers/README.md or move its code"
+
+
+def test_role_check_can_fail(tmp_path):
+    (tmp_path / "helpers" / "m").mkdir(parents=True)
+    (tmp_path / "helpers" / "README.md").write_text("| `model.py` | the networks |\n| `a.py`, `b.py` | two |\n")
+    for f in ("__init__.py", "model.py", "b.py", "misc.py"):
+        (tmp_path / "helpers" / "m" / f).write_text("")
+    (tmp_path / "helpers" / "README.md").write_text(
+        "| `__init__.py` | x |\n| `model.py` | the networks |\n| `a.py`, `b.py` | two |\n")
+    assert role_violations(tmp_path) == ["helpers/m/misc.py"]

@@ -382,8 +382,6 @@ def train(method: Method, cfg: Config, run_dir=None, *, budget_minutes: float | 
 
 
 def _train(method, cfg, path, budget_minutes, max_steps, progress, rank, world, local_rank):
-    from helpers.core.runtime import bar as tqdm
-
     device = _device(cfg, local_rank, world)
     if world > 1:
         _init_distributed(device.type)
@@ -418,7 +416,7 @@ def _train(method, cfg, path, budget_minutes, max_steps, progress, rank, world, 
     stream = batches(data, sampler, cfg, device)
     for m in parts.models.values():
         m.train()
-    bar = tqdm(total=total, initial=step, desc=method.name, disable=not progress or rank != 0,
+    bar = runtime.bar(total=total, initial=step, desc=method.name, disable=not progress or rank != 0,
                dynamic_ncols=True, mininterval=0.5)
     cpu0 = time.process_time()
     window: dict[str, float] = {}

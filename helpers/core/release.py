@@ -61,6 +61,11 @@ class Release:
     def metrics(self) -> dict:
         return self.manifest.get("metrics", {})
 
+    def __repr__(self) -> str:
+        nets = ", ".join(f"{k}={type(m).__name__}" for k, m in self.models.items())
+        head = {k: self.metrics[k] for k in self.manifest.get("headline", []) if k in self.metrics}
+        return f"Release({self.name!r}, models: {nets}, config: {type(self.config).__name__}, headline: {head})"
+
     def __getattr__(self, key: str):
         models = self.__dict__.get("models") or {}
         if key in models:
