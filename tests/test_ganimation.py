@@ -12,7 +12,8 @@ from helpers import ganimation as GA
 from helpers.core import cli
 from helpers.faces.analysis import AnalysisNet
 from helpers.ganimation import data as GD
-from helpers.ganimation import effects as GE
+from helpers.ganimation import claims as GC
+from helpers.ganimation import sweeps as GE
 from helpers.ganimation import evaluate as E
 from helpers.ganimation import losses as GL
 from helpers.ganimation.model import N_AUS
@@ -164,8 +165,9 @@ def test_release_round_trip_reproduces_its_check(tmp_path, untrained_net):
     assert man["dtype"] == "float16" and man["models"] == ["G"]
     assert [r["step"] for r in man["curve"]] == [4, 8] and "test_att_mean" in man["curve"][0]
     assert set(man["metrics"]["effects"]) >= {"synergy", "competition", "single25", "intensity"}
-    G = GA.load_release("tiny", tmp_path)
-    again = E.check_measures(G, G.config.size, untrained_net)
+    r = GA.load_release("tiny", tmp_path)
+    assert r.manifest == man and r.config.size == res.config.size
+    again = E.check_measures(r.G, r.config.size, untrained_net)
     for k, v in man["metrics"]["check"].items():
         if isinstance(v, float):
             assert again[k] == pytest.approx(v, rel=1e-4, abs=1e-5), k
@@ -240,23 +242,23 @@ def _results(fid_c, fid_r, floor=0.05, specks=(0.2, 0.4)):
 
 
 def test_claims_table_can_say_yes_no_and_not_measured():
-    t = E.claims_table(_results(1.0, 2.0)).set_index("claim")
+    t = GC.claims_table(_results(1.0, 2.0)).set_index("claim")
     fid_row = next(i for i in t.index if "lower FID" in i)
     assert t.loc[fid_row, "reproduced"] == "yes"
-    assert E.claims_table(_results(2.0, 1.0)).set_index("claim").loc[fid_row, "reproduced"] == "no"
-    assert E.claims_table(_results(1.0, 1.01)).set_index("claim").loc[fid_row, "reproduced"] == "direction only"
+    assert GC.claims_table(_results(2.0, 1.0)).set_index("claim").loc[fid_row, "reproduced"] == "no"
+    assert GC.claims_table(_results(1.0, 1.01)).set_index("claim").loc[fid_row, "reproduced"] == "direction only"
     is_row = next(i for i in t.index if "IS too" in i)
     assert t.loc[is_row, "reproduced"] == "no"                 # ConvNeXt IS 3.0 < ResNet 3.5
     speck_row = next(i for i in t.index if "fewer artefacts" in i)
     assert t.loc[speck_row, "reproduced"] == "yes"
     bare = {"convnext": {"random": {"att_mean": 0.7, "att_high": 0.1, "att_low": 0.0, "leak": 0.01, "change": 0.05}}}
-    tb = E.claims_table(bare)
+    tb = GC.claims_table(bare)
     assert (tb["reproduced"] == "not measured").sum() >= 2
     assert list(tb.columns) == ["claim", "paper", "measured", "reproduced", "why"]
 
 
 def test_findings_are_built_from_the_numbers():
-    lines = E.findings(_results(1.0, 2.0))
+    lines = GC.findings(_results(1.0, 2.0))
     text = "\n".join(lines)
     assert "30.00 dB" in text and "31.00 dB" in text and "do nothing" in text
     assert "1.50x" in text and "100%" in text
@@ -264,7 +266,7 @@ def test_findings_are_built_from_the_numbers():
 
 
 def test_tables_put_the_seeds_numbers_beside_ours():
-    t1, t2 = E.seed_tables(_results(1.0, 2.0))
+    t1, t2 = GC.seed_tables(_results(1.0, 2.0))
     assert t1.loc["ResNet", "seed FID"] == 5.9514 and t1.loc["ConvNeXt 2x", "FID (ours)"] == 1.0
     assert t2.loc["ConvNeXt 6x", "seed FID"] == 5.7718 and pd.isna(t2.loc["ConvNeXt 6x", "FID (ours)"])
 

@@ -13,7 +13,7 @@ import torch
 
 from helpers.core import release as rel, runtime
 from helpers.ganimation import evaluate as E
-from helpers.ganimation import load_release
+from helpers.ganimation import VARIANT_LABELS, load_release
 from helpers.ganimation.data import edit_set
 
 NAMES = sorted(p.stem for p in runtime.CHECKPOINT_DIR.glob("ganimation_*.json"))
@@ -51,11 +51,11 @@ def test_the_required_releases_are_committed_and_small():
 
 @pytest.mark.parametrize("name", NAMES)
 def test_release_reproduces_its_check(name):
-    G = load_release(name)
-    man = G.manifest
+    r = load_release(name)
+    man = r.manifest
     check = man["metrics"]["check"]
     same_net = check.get("analysis") is not None and check["analysis"] == _analysis_sha()
-    again = E.check_measures(G, G.config.size, None if same_net else False)
+    again = E.check_measures(r.G, r.config.size, None if same_net else False)
     for k in PIXEL + (ANALYSIS if same_net else ()):
         assert again[k] == pytest.approx(check[k], rel=2e-3, abs=2e-4), (name, k, again[k], check[k])
 
@@ -63,10 +63,10 @@ def test_release_reproduces_its_check(name):
 @pytest.mark.parametrize("name", [n for n in REQUIRED if n in NAMES])
 def test_release_reproduces_its_headline_pixels(name):
     """The 512 test edits of the manifest: PSNR to the truth, leak and attention, recomputed."""
-    G = load_release(name)
-    m = G.manifest["metrics"]
-    es = edit_set("random", m["sizes"]["random"], G.config.size)
-    s = E.summarise(E.measure(G, es, False), es)
+    r = load_release(name)
+    m = r.metrics
+    es = edit_set("random", m["sizes"]["random"], r.config.size)
+    s = E.summarise(E.measure(r.G, es, False), es)
     for k in ("psnr", "psnr_noedit", "leak", "att_mean", "att_high"):
         assert s[k] == pytest.approx(m["random"][k], rel=2e-3, abs=2e-4), (name, k)
 
@@ -74,6 +74,6 @@ def test_release_reproduces_its_headline_pixels(name):
 def test_manifests_carry_the_ablation_and_the_curves():
     for name in NAMES:
         m = json.loads((runtime.CHECKPOINT_DIR / f"{name}.json").read_text())
-        assert m["metrics"]["variant"] in E.VARIANT_LABELS
+        assert m["metrics"]["variant"] in VARIANT_LABELS
         assert len(m["curve"]) >= 2 and "test_att_mean" in m["curve"][0]
         assert len(m["metrics"]["train_log"]) >= 10

@@ -36,13 +36,15 @@ from helpers.faces.data import AU_COLUMNS, AUS, FaceFolder
 from helpers.ganimation.model import Config
 from helpers.synthfaces import EXPRESSION_NAMES, SynthFaces, bank, expression_aus, render
 
-__all__ = ["TEST_SEED", "TEST_IDENTITIES", "PRESET_INTENSITY", "EDIT_KINDS", "TrainingFaces", "FolderFaces",
+__all__ = ["CHANGED", "TEST_SEED", "TEST_IDENTITIES", "PRESET_INTENSITY", "EDIT_KINDS", "TrainingFaces", "FolderFaces",
            "training_data", "EditSet", "edit_set", "preset_aus", "mouth_closed", "au_index"]
 
 TEST_SEED = 30_030
 TEST_IDENTITIES = range(100_000, 101_000)
 PRESET_INTENSITY = 1.5
 EDIT_KINDS = ("random", "presets", "close_mouth")
+#: an AU counts as "moved" by an edit when target and input differ by at least this much
+CHANGED = 0.5
 _FREE_SEED_OFFSET = 7919       # the free-AU half of the training faces uses data_seed + this
 
 
@@ -177,15 +179,13 @@ def _draw(q: dict, aus: np.ndarray, size: int) -> dict:
 
 def _edit_arrays(kind: str, n: int, size: int, seed: int, pose_range: float, intensity: float,
                  progress: bool) -> dict:
-    from helpers.core.runtime import bar as tqdm
-
     ids = list(TEST_IDENTITIES)
     mixed = [SynthFaces(seed, size, expression="random", pose_range=pose_range, identities=ids),
              SynthFaces(seed + 1, size, expression=None, pose_range=pose_range, identities=ids)]
     out = {k: [] for k in ("images", "truth", "aus", "target", "landmarks", "truth_landmarks", "identity", "labels",
                            "pose", "scene_seed", "scale", "shift")}
     j = 0
-    bar = tqdm(total=n, desc=f"rendering {n} {kind} test edits", disable=not progress, leave=False)
+    bar = runtime.bar(total=n, desc=f"rendering {n} {kind} test edits", disable=not progress, leave=False)
     while len(out["images"]) < n:
         i = len(out["images"])
         q = mixed[j % 2].params(j)

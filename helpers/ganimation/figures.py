@@ -1,4 +1,4 @@
-"""The figures and the interactive AU editor of notebook 05 (all numbers come from evaluate/effects).
+"""The figures and the interactive AU editor of notebook 05 (all numbers come from evaluate).
 
 Images are float (N, 3, S, S) in [-1, 1]; attention masks (N, 1, S, S) in [0, 1] are drawn in grey
 (white = keep the input pixel, black = paint the colour image).
@@ -12,8 +12,8 @@ import torch
 from helpers.core.viz import as_uint8_images, clean_axes
 from helpers.faces.data import AUS
 from helpers.ganimation.data import EditSet, preset_aus
-from helpers.ganimation.evaluate import VARIANT_LABELS, mouth_region, speck_map
-from helpers.ganimation.model import Generator, edit
+from helpers.ganimation.evaluate import mouth_region, speck_map
+from helpers.ganimation.model import VARIANT_LABELS, Generator, edit
 from helpers.synthfaces import AU_NAMES, EXPRESSION_NAMES
 
 __all__ = ["image_rows", "show_edits", "compare_models", "preset_grid", "sweep_figure", "speck_figure",
@@ -73,7 +73,7 @@ def preset_grid(models: dict, es: EditSet, i: int = 0, intensity: float = 1.5):
 
 
 def sweep_figure(sweep: dict, labels: list[str], title: str):
-    """Rows edit / truth / attention of a :func:`helpers.ganimation.effects.run_sweep` result."""
+    """Rows edit / truth / attention of a :func:`helpers.ganimation.evaluate.run_sweep` result."""
     titles = [f"{lab}\n{p:.1f} dB" for lab, p in zip(labels, sweep["psnr"].tolist())]
     return image_rows({"edit": sweep["edits"], "truth": sweep["truth"], "attention": _grey(sweep["attention"])},
                       titles=titles, size=1.35, suptitle=title)

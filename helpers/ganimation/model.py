@@ -47,7 +47,8 @@ from helpers.core.config import Config as BaseConfig
 from helpers.faces.data import AUS
 
 __all__ = ["Config", "BOTTLENECKS", "NORM_ACTS", "N_AUS", "ResidualBlock", "ConvNeXtBlock",
-           "Generator", "Discriminator", "compose", "edit", "init_weights", "build", "variant_name", "VARIANTS"]
+           "Generator", "Discriminator", "compose", "edit", "init_weights", "build", "variant_name", "VARIANTS",
+           "VARIANT_LABELS"]
 
 N_AUS = len(AUS)
 BOTTLENECKS = ("resnet", "convnext")
@@ -60,6 +61,9 @@ VARIANTS = {
     "convnext6x": dict(bottleneck="convnext", expansion=6, norm_act="one"),
     "convnext_more": dict(bottleneck="convnext", expansion=2, norm_act="more"),
 }
+#: how tables and figures name the five generators
+VARIANT_LABELS = {"resnet": "ResNet", "convnext": "ConvNeXt 2x", "convnext4x": "ConvNeXt 4x",
+                  "convnext6x": "ConvNeXt 6x", "convnext_more": "ConvNeXt 2x, more LN+GELU"}
 
 
 # ----------------------------------------------------------------------------- config

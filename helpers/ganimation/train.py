@@ -15,8 +15,6 @@ float16 rounding, so the manifest's numbers are those of the stored file.
 """
 from __future__ import annotations
 
-import copy
-import json
 import math
 import shlex
 from pathlib import Path
@@ -27,7 +25,7 @@ from helpers.core import loop, release as rel, runtime
 from helpers.ganimation.data import edit_set, training_data
 from helpers.ganimation.evaluate import check_measures, curve_measures, evaluate
 from helpers.ganimation.losses import d_step, g_step, lr_factor
-from helpers.ganimation.model import Config, Generator, build, compose, variant_name
+from helpers.ganimation.model import Config, build, compose, variant_name
 
 __all__ = ["GANimation", "METHOD", "train", "release", "load_release", "HEADLINE", "train_command"]
 
@@ -115,8 +113,8 @@ class GANimation(loop.Method):
         return release(res, name, train_command(command, name))
 
     def evaluate_release(self, name: str) -> dict:
-        G = load_release(name)
-        return evaluate(G, G.config.size, progress=True)
+        r = load_release(name)
+        return evaluate(r.G, r.config.size, progress=True)
 
 
 METHOD = GANimation()
@@ -148,30 +146,11 @@ HEADLINE = ("psnr", "psnr_noedit", "au_mae_moved", "au_mae_moved_truth", "identi
             "fid", "steps")
 
 
-def _fp16_copy(G: Generator) -> Generator:
-    """A CPU copy whose weights went through float16 and back: what the release file holds."""
-    out = copy.deepcopy(G).cpu().float().to(memory_format=torch.contiguous_format)
-    with torch.no_grad():
-        for t in list(out.parameters()) + list(out.buffers()):
-            if t.is_floating_point():
-                t.copy_(t.half().float())
-    return out.eval()
-
-
-def _data_entry(cfg: Config) -> dict:
-    if cfg.data == "synthfaces":
-        return dict(rel.SYNTHFACES)
-    info = Path(cfg.data) / "data.json"
-    if info.exists():
-        return json.loads(info.read_text())
-    return {"name": str(cfg.data), "licence": "not stated: add data.json (name, licence) to the folder"}
-
-
 def release(res: loop.TrainResult, name: str, command: str, directory=None, net=None,
             sizes: dict | None = None) -> Path:
     """Measure a finished run (after float16 rounding of G) and save G as release ``name``."""
     cfg = res.config
-    G = _fp16_copy(res.models["G"])
+    G = rel.fp16_copy(res.models["G"]).to(memory_format=torch.contiguous_format)
     ev = evaluate(G, cfg.size, net, sizes, progress=True)
     flat = {k: ev["random"].get(k) for k in ("psnr", "psnr_noedit", "ssim", "au_mae", "au_mae_truth", "au_ratio",
                                             "au_mae_moved", "au_mae_moved_truth", "au_ratio_moved", "identity_same",
@@ -193,7 +172,7 @@ def release(res: loop.TrainResult, name: str, command: str, directory=None, net=
     headline = [k for k in HEADLINE if k in metrics]
     return rel.save_release(
         {"G": G}, name, command=command, config=cfg.to_dict(), train_seconds=res.train_seconds, metrics=metrics,
-        data=_data_entry(cfg), curve=[{k: (int(v) if k == "step" else round(float(v), 5)) for k, v in r.items()}
+        data=rel.data_entry(cfg.data), curve=[{k: (int(v) if k == "step" else round(float(v), 5)) for k, v in r.items()}
                                       for r in curve],
         headline=headline, dtype=torch.float16, directory=directory or runtime.CHECKPOINT_DIR,
         notes=f"GANimation generator ({variant_name(cfg)} bottleneck), {res.precision}, "
@@ -204,11 +183,12 @@ def release(res: loop.TrainResult, name: str, command: str, directory=None, net=
               "metrics.analysis. Load with helpers.ganimation.load_release(name).")
 
 
-def load_release(name: str = "ganimation_convnext64", directory=None) -> Generator:
-    """A committed generator (eval mode, CPU, float32); ``G.manifest`` and ``G.config`` are attached."""
+def load_release(name: str = "ganimation_convnext64", directory=None) -> rel.Release:
+    """A committed generator: ``.G`` (eval mode, CPU, float32), ``.config`` (:class:`Config`),
+    ``.manifest`` (sha256 checked, nothing unpickled)."""
     directory = directory or runtime.CHECKPOINT_DIR
-    cfg = Config.from_dict(rel.read_manifest(name, directory)["config"])
+    manifest = rel.read_manifest(name, directory)
+    cfg = Config.from_dict(manifest["config"])
     G, _ = build(cfg)
-    G.manifest = rel.load_release(name, {"G": G}, directory)
-    G.config = cfg
-    return G.eval()
+    rel.load_release(name, {"G": G}, directory)
+    return rel.Release(name, {"G": G.eval()}, cfg, manifest)
