@@ -7,9 +7,10 @@ import pytest
 import torch
 
 from helpers import lafin as L
+from helpers.core import release as rel
 from helpers.faces.analysis import AnalysisNet
 from helpers.lafin import inpainter as I
-from helpers.lafin.train import predictor_release_metrics
+from helpers.lafin.evaluate import predictor_release_metrics
 
 
 @pytest.fixture(autouse=True)
@@ -150,7 +151,7 @@ def test_flip_keeps_the_landmarks_on_the_face():
     from helpers.synthfaces import bank
     b = bank(2, 64, 0, keys=("unmasked", "landmarks"), progress=False)
     x = b["unmasked"].float() / 127.5 - 1
-    fx, flm = L.model.flip_batch(x, b["landmarks"], torch.tensor([True, False]))
+    fx, flm = L.losses.flip_batch(x, b["landmarks"], torch.tensor([True, False]))
     assert torch.equal(fx[1], x[1]) and torch.equal(flm[1], b["landmarks"][1])
     assert torch.equal(fx[0], x[0].flip(-1))
     assert flm[0, 36, 0] < flm[0, 45, 0]                          # the right eye stays on the image's left
@@ -216,8 +217,9 @@ def test_release_roundtrip_predictor(tmp_path):
     assert man["dtype"] == "float16" and man["models"] == ["P"] and man["metrics"]["n_test"] == 32
     for k in ("halfface_Smiling_corner_bias", "facemask_No_Smiling_nme_mouth", "halfface_label_acc", "check"):
         assert k in man["metrics"], k
-    P = L.load_predictor("tiny_pred", tmp_path)
-    again = predictor_release_metrics(P, P.config, 32)
+    r = L.load_predictor("tiny_pred", tmp_path)
+    assert isinstance(r, rel.Release) and r.manifest["name"] == "tiny_pred" and r.config.net == "predictor"
+    again = predictor_release_metrics(r.model, r.config, 32)
     assert again["check"] == pytest.approx(man["metrics"]["check"], abs=2e-3)   # recomputed, not read back
     with pytest.raises(ValueError, match="not an inpainting generator"):
         L.load_inpainter("tiny_pred", tmp_path)
@@ -232,5 +234,6 @@ def test_release_roundtrip_inpainter(tmp_path):
     man = json.loads(path.with_suffix(".json").read_text())
     assert set(man["metrics"]["tables"]) == {"halfface", "facemask"}
     assert set(man["metrics"]["tables"]["halfface"]) == {"true", "truth"}
-    G = L.load_inpainter("tiny_inp", tmp_path)
-    assert isinstance(G, L.InpaintGenerator) and G.config.net == "inpainter"
+    r = L.load_inpainter("tiny_inp", tmp_path)
+    assert isinstance(r.model, L.InpaintGenerator) and r.G is r.model and r.config.net == "inpainter"
+    assert isinstance(r.config, L.Config) and r.metrics == man["metrics"]

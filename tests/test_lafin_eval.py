@@ -8,8 +8,8 @@ import torch
 
 from helpers import lafin as L
 from helpers.faces.analysis import AnalysisNet
+from helpers.lafin import claims as C
 from helpers.lafin import evaluate as E
-from helpers.lafin import measures as M
 
 
 @pytest.fixture(autouse=True)
@@ -31,38 +31,38 @@ def _faces(n=6, seed=0):
 
 def test_nme_and_landmark_table():
     lm, sm = _faces()
-    assert torch.allclose(M.nme(lm, lm), torch.zeros(len(lm)))
+    assert torch.allclose(E.nme(lm, lm), torch.zeros(len(lm)))
     shifted = lm + torch.tensor([3.0, 4.0])                         # every point 5 px off
     iod = (lm[:, 45] - lm[:, 36]).norm(dim=1)
-    assert torch.allclose(M.nme(shifted, lm), 5 / iod)
+    assert torch.allclose(E.nme(shifted, lm), 5 / iod)
     wide = lm.clone()
     wide[:, 54, 0] += 10.0                                          # the mouth 10 px wider
-    t = M.landmark_table(wide, lm, sm)
+    t = E.landmark_table(wide, lm, sm)
     assert np.allclose(t["corner_bias"], 100 * 10 / iod.numpy(), rtol=0.02)
     assert np.allclose(t["lip_err"], 0) and (t["nme_mouth"] > t["nme"]).all()
-    g = M.by_label(t)
+    g = E.by_label(t)
     assert g.loc["Smiling", "n"] == 3 and g.loc["all", "n"] == 6
 
 
 def test_paired_interval_and_comparison():
     lm, sm = _faces(40)
     true = lm
-    base = M.landmark_table(lm + 2.0, true, sm)
-    ours = M.landmark_table(lm + 1.0, true, sm)
-    p = E.paired(base, ours, "nme")
+    base = E.landmark_table(lm + 2.0, true, sm)
+    ours = E.landmark_table(lm + 1.0, true, sm)
+    p = C.paired(base, ours, "nme")
     assert p["diff"] < 0 and p["hi"] < 0 and p["n"] == 40
-    same = E.paired(base, base, "nme")
+    same = C.paired(base, base, "nme")
     assert same["diff"] == 0 and same["lo"] == 0 == same["hi"]
-    c = E.comparison_table({"baseline": base, "ours": ours})
+    c = C.comparison_table({"baseline": base, "ours": ours})
     assert c.loc[("Smiling", "nme"), "n"] == 20 and c.loc[("all", "nme"), "ours"] < c.loc[("all", "nme"), "baseline"]
     with pytest.raises(ValueError, match="same faces"):
-        E.paired(base, ours.iloc[:10], "nme")
+        C.paired(base, ours.iloc[:10], "nme")
 
 
 def _comparison(better: bool):
     rows = []
-    for g in M.GROUPS:
-        for c in M.LANDMARK_COLUMNS:
+    for g in E.GROUPS:
+        for c in E.LANDMARK_COLUMNS:
             d = -1.0 if better else 0.2
             rows.append({"group": g, "measure": c, "baseline": 5.0, "ours": 5.0 + d, "diff": d,
                          "ci_lo": d - 0.5, "ci_hi": d + 0.5, "n": 50})
@@ -77,7 +77,7 @@ def test_claims_follow_the_numbers(better):
                             "au12_mae": [0.2, 0.5, 0.3, 0.1]}, index=["true", "baseline", "ours", "truth"])
     abl = pd.DataFrame({"nme_mouth": [6.0, 5.5, 5.4, 5.6, 5.5, 5.0 if better else 6.5]},
                        index=pd.MultiIndex.from_product([list(L.VARIANTS), ["all"]], names=["variant", "group"]))
-    t = E.claims_table(_comparison(better), control, inpaint, abl, {"No_Smiling": 2.0, "Smiling": 2.3})
+    t = C.claims_table(_comparison(better), control, inpaint, abl, {"No_Smiling": 2.0, "Smiling": 2.3})
     assert {"claim", "paper", "measured", "reproduced", "why"} <= set(t.columns)
     verdicts = dict(zip(t["claim"], t["reproduced"]))
     want = "yes" if better else "no"
@@ -85,7 +85,7 @@ def test_claims_follow_the_numbers(better):
     assert verdicts["The label controls the predicted mouth"] == want
     assert verdicts["Ours' inpainted faces show the true expression more often"] == want
     assert verdicts["Smiling faces have a longer lip distance"] == "n/a (data)"
-    f = E.findings(_comparison(better), {}, control, inpaint, None, abl, "quick")
+    f = C.findings(_comparison(better), {}, control, inpaint, None, abl, "quick")
     assert any("Not reproduced" in s for s in f) != better
     assert any("Ablation" in s for s in f) and f[-1].startswith("The tiny models")
 
@@ -107,13 +107,13 @@ def test_inpaint_measures_rows():
     ts = L.make_testset(10, 64)
     G = L.InpaintGenerator(0.125, 1)
     net = AnalysisNet(64, (8, 16, 16, 32, 32), 16, 8, 16).eval()
-    t = M.inpaint_measures(G, ts, "halfface", {"true": ts.landmarks, "noisy": ts.landmarks + 2}, net)
+    t = E.inpaint_measures(G, ts, "halfface", {"true": ts.landmarks, "noisy": ts.landmarks + 2}, net)
     assert list(t.index) == ["true", "noisy", "truth"]
     for c in ("psnr", "ssim", "l1", "perceptual", "fid", "kid", "smiling_acc", "au12_mae", "au25_mae", "mouth_nme"):
         assert c in t.columns
     assert t.loc["truth", "l1"] == 0
     with pytest.raises(ValueError, match="kind"):
-        M.inpaint_measures(G, ts, "random", {"true": ts.landmarks}, net)
+        E.inpaint_measures(G, ts, "random", {"true": ts.landmarks}, net)
 
 
 def test_pipeline_on_a_synthetic_photo():

@@ -6,7 +6,7 @@ import torch
 
 from helpers import lafin as L
 from helpers.core import release as rel, runtime
-from helpers.lafin.train import CHECK_N, eval_testset
+from helpers.lafin.evaluate import CHECK_N, eval_testset, predictor_check_synthfaces
 
 
 def _manifest(name):
@@ -21,10 +21,11 @@ def test_synthfaces_predictors_reproduce_their_check(key):
     man = _manifest(name)
     assert man["dtype"] == "float16" and man["data"]["name"].startswith("SynthFaces")
     torch.set_num_threads(2)
-    P = L.load_predictor(name)
+    r = L.load_predictor(name)
+    P = r.model
     assert P.label_input == (key == "ours")
-    ts = eval_testset(P.config, CHECK_N)
-    got = L.predictor_measures(P, ts, ("halfface",), P.config.lips)
+    ts = eval_testset(r.config, CHECK_N)
+    got = L.predictor_measures(P, ts, ("halfface",), r.config.lips)
     want = man["metrics"]["check"]
     for k, v in want.items():
         assert got[k] == pytest.approx(v, abs=2e-3), k
@@ -32,8 +33,9 @@ def test_synthfaces_predictors_reproduce_their_check(key):
 
 def test_inpainter_reproduces_its_check():
     man = _manifest(L.DEMO_RELEASES["inpainter"])
-    G = L.load_inpainter(L.DEMO_RELEASES["inpainter"])
-    ts = eval_testset(G.config, CHECK_N)
+    r = L.load_inpainter(L.DEMO_RELEASES["inpainter"])
+    G = r.model
+    ts = eval_testset(r.config, CHECK_N)
     m = ts.masks["halfface"]
     done = L.inpaint(G, ts.images * (1 - m), m, ts.landmarks)
     from helpers.core import metrics
@@ -46,7 +48,7 @@ def test_real_face_release_loads_and_says_what_it_is():
     name = L.DEMO_RELEASES["real"]
     man = _manifest(name)
     assert "research" in man["data"]["licence"] and not man["config"]["data"] == "synthfaces"
-    P = L.load_predictor(name)                                       # sha256 checked inside
+    P = L.load_predictor(name).model                                 # sha256 checked inside
     assert not P.label_input                                         # no Smiling label on 300-W: the baseline
     real = man["metrics"]["real"]
     assert {"unmasked", "halfface", "facemask"} <= set(real["predictor"])

@@ -1,16 +1,97 @@
-"""``python -m helpers.lafin train | evaluate | release | bench | ablation | real | remeasure`` (see :mod:`helpers.core.cli`)."""
-import sys
+"""``python -m helpers.lafin train | evaluate | release | bench | ablation | real | remeasure`` (see :mod:`helpers.core.cli`).
 
-from helpers.core import cli
+::
+
+    python -m helpers.lafin ablation --profile demo --threads 2 --json benchmarks/lafin_ablation.json
+    python -m helpers.lafin real --data data/helen68 --release lafin_300w --json benchmarks/lafin_real.json
+    python -m helpers.lafin remeasure lafin_baseline128 lafin_ours128
+"""
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from helpers.core import cli, release as rel, runtime
+from helpers.core.config import parse_set
+from helpers.core.files import atomic_write_bytes
 from helpers.lafin.bench import bench
-from helpers.lafin.commands import ablation_main, real_main, remeasure_main
-from helpers.lafin.train import METHOD
+from helpers.lafin.diagnose import ROWS, ablation, ablation_table
+from helpers.lafin.evaluate import remeasure
+from helpers.lafin.real import real_measures
+from helpers.lafin.train import METHOD, load_predictor, load_release
 
-argv = sys.argv[1:]
-if argv[:1] == ["ablation"]:
-    raise SystemExit(ablation_main(argv[1:]))
-if argv[:1] == ["remeasure"]:
-    raise SystemExit(remeasure_main(argv[1:]))
-if argv[:1] == ["real"]:
-    raise SystemExit(real_main(argv[1:]))
-raise SystemExit(cli.main(METHOD, argv, module="helpers.lafin", bench=bench))
+
+def _write_json(path, res: dict) -> None:
+    if path:
+        atomic_write_bytes(path, json.dumps(res, indent=1, default=str).encode())
+        print(f"wrote {path}")
+
+
+def _ablation_args(p) -> None:
+    p.add_argument("--profile", choices=runtime.PROFILES, default=None)
+    p.add_argument("--steps", type=int, default=None, help="steps per row (default: diagnose.STEPS[profile])")
+    p.add_argument("--rows", nargs="*", default=list(ROWS))
+    p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE")
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--run-root", default=None)
+    p.add_argument("--json", default=None, help="write the result here")
+
+
+def _ablation(args, command: str) -> int:
+    over = parse_set(args.set)
+    if args.threads:
+        over["threads"] = args.threads
+        runtime.num_threads(args.threads)
+    res = ablation(runtime.profile(args.profile), args.rows, args.steps, over, args.run_root)
+    res["command"] = command
+    res["data"] = dict(rel.SYNTHFACES)
+    with pd.option_context("display.width", 160, "display.max_columns", 20):
+        print(ablation_table(res).round(2))
+    _write_json(args.json, res)
+    return 0
+
+
+def _real_args(p) -> None:
+    p.add_argument("--data", required=True,
+                   help="face folder in the on-disk format with 68 landmarks and a test split (a train split is optional)")
+    p.add_argument("--release", default="lafin_300w")
+    p.add_argument("--n", type=int, default=None, help="only the first N test faces")
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--json", default=None)
+
+
+def _real(args, command: str) -> int:
+    if args.threads:
+        runtime.num_threads(args.threads)
+    res = real_measures(load_predictor(args.release), args.data, args.n)
+    res["command"] = command
+    res["release"] = args.release
+    _write_json(args.json, res)
+    return 0
+
+
+def _remeasure_args(p) -> None:
+    p.add_argument("names", nargs="+")
+    p.add_argument("--threads", type=int, default=None)
+
+
+def _remeasure(args, command: str) -> int:
+    if args.threads:
+        runtime.num_threads(args.threads)
+    for name in args.names:
+        man = remeasure(load_release(name), command)
+        print(name, man["metrics"]["check"])
+    return 0
+
+
+COMMANDS = [
+    cli.Command("ablation", "the ablation of the paper's additions, every row with the same budget",
+                _ablation_args, _ablation),
+    cli.Command("real", "real-face measures of a predictor release on a face folder's test split",
+                _real_args, _real),
+    cli.Command("remeasure", "recompute the check block of committed releases", _remeasure_args, _remeasure),
+]
+
+if __name__ == "__main__":
+    raise SystemExit(cli.main(METHOD, module="helpers.lafin", bench=bench, commands=COMMANDS))

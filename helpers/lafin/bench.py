@@ -19,7 +19,9 @@ import torch
 from helpers.core import bench as B, loop
 from helpers.core.runtime import CHECKPOINT_DIR
 from helpers.lafin.inpainter import build_inpainter, feature_maps, inpaint, inpainter_step, make_optimizers
-from helpers.lafin.model import Config, build_predictor, damage_masks, make_adam, predict, predictor_step
+from helpers.lafin.train import Config
+from helpers.lafin.losses import predictor_step
+from helpers.lafin.model import build_predictor, damage_masks, make_adam, predict
 from helpers.synthfaces import bank
 
 __all__ = ["bench", "step_fns", "inference_rate", "FULL_BATCH"]

@@ -14,21 +14,21 @@ freely: lips part, stretch, press, corners rise or fall) and half with the happi
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
-from helpers.core import release as rel
 from helpers.faces.data import FaceFolder
-from helpers.lafin.model import Config, damage_masks
+from helpers.lafin.model import SharedConfig, damage_masks
 from helpers.synthfaces import bank
 
 __all__ = ["FaceBank", "synth_faces", "folder_faces", "training_data", "TestFaces", "make_testset",
-           "folder_testset", "data_entry", "TEST_SEED", "TEST_IDENTITIES", "HOLE_KINDS", "BANK_KEYS"]
+           "folder_testset", "TEST_SEED", "TEST_IDENTITIES", "HOLE_KINDS", "BANK_KEYS", "GROUPS"]
 
 TEST_SEED = 30_000
+#: the label groups every table reports (``all`` includes faces without a label)
+GROUPS = ("No_Smiling", "Smiling", "all")
 TEST_IDENTITIES = range(100_000, 101_000)
 HOLE_KINDS = ("halfface", "facemask")
 BANK_KEYS = ("unmasked", "landmarks", "smiling", "aus", "identity")
@@ -105,23 +105,14 @@ def folder_faces(root, split: str | None, size: int) -> dict[str, torch.Tensor]:
     return {"unmasked": u8, "landmarks": lm, "smiling": smiling}
 
 
-def training_data(cfg: Config, progress: bool = True) -> FaceBank:
-    """The training faces of ``cfg``: SynthFaces (``data="synthfaces"``) or a folder's ``data_split``."""
+def training_data(cfg: SharedConfig, progress: bool = True) -> FaceBank:
+    """The training faces of ``cfg``: SynthFaces (``data="synthfaces"``) or a folder's ``data_split``
+    (real photos as detectors crop them: :class:`helpers.lafin.crops.CropBank`)."""
     if cfg.data == "synthfaces":
         d = synth_faces(cfg.n_train, cfg.size, cfg.data_seed, cfg.expression, progress=progress)
     else:
         d = folder_faces(cfg.data, cfg.data_split, cfg.size)
     return FaceBank(d["unmasked"], d["landmarks"], d["smiling"])
-
-
-def data_entry(cfg: Config) -> dict:
-    """The manifest's ``data``: SynthFaces, or a folder's ``data.json`` (name, licence, source)."""
-    if cfg.data == "synthfaces":
-        return dict(rel.SYNTHFACES, expression=cfg.expression, n_train=cfg.n_train, seed=cfg.data_seed)
-    info = Path(cfg.data) / "data.json"
-    if info.exists():
-        return json.loads(info.read_text())
-    return {"name": str(cfg.data), "licence": "not stated: add data.json (name, licence) to the folder"}
 
 
 # ----------------------------------------------------------------------------------- test faces

@@ -1,31 +1,86 @@
-"""The landmark-and-label paper's claims against the numbers: Baseline vs Ours by label, ablation, inpainting, real faces.
+"""Measuring a run or a release of the landmark-and-label paper: landmark errors by label, label control, inpainting quality and fidelity.
 
-Everything here reads measured numbers (a notebook's own measurement, release manifests, the
-committed ablation JSON) and turns them into tables, a claims table (paper's claim -> measured ->
-reproduced?) and findings (sentences built only from those numbers). Nothing is hard-coded: a
-change of the code or the weights changes the verdicts. Shown in notebook 03 §6-§11.
+The tables, claims and findings built from these numbers are in :mod:`helpers.lafin.claims`;
+the real-photo measures in :mod:`helpers.lafin.real`.
 
-Paired comparisons (:func:`paired`): the same test faces go through both predictors, so the
-difference Ours - Baseline is taken per face and its 95 % interval is a bootstrap over faces
-(fixed seed). A claim counts as reproduced only when the interval excludes 0 in the claimed
-direction.
+Landmark measures (per face, then averaged per group Smiling / No_Smiling / all), all divided by
+the true inter-ocular distance (outer eye corners 36 and 45, the 300-W convention) and given in %:
+
+- ``nme``: mean point-to-point error of the 68 points; ``nme_mouth``: of the 20 mouth points 48-67;
+- ``corner_err`` = | |D̂_MC| - |D_MC| | and ``corner_bias`` = |D̂_MC| - |D_MC| (signed: a predictor
+  that draws every mouth alike under-estimates smiles, bias < 0, and over-estimates the others);
+- ``lip_err`` / ``lip_bias``: the same for the lip distance of :func:`helpers.faces.landmarks.lip_distance`;
+- ``label_acc``: accuracy of the label head (P(Smiling) > 0.5), where the predictor has one.
+
+Inpainting measures (:func:`inpaint_measures`), inside the hole unless said: PSNR, SSIM, L1
+(:mod:`helpers.core.metrics`), the perceptual distance of the face-analysis network, FID and KID of
+the completed faces against the unmasked truth (analysis features: comparable with each other
+only), and **expression fidelity**: the analysis network reads smiling, AU12 (lip corner puller),
+AU25 (lips part) and the 20 mouth landmarks from each completed face and we compare them with the
+truth (its reading of the unmasked truth is the ceiling, row ``truth``).
+
+Releases (:func:`predictor_release_metrics`, :func:`inpainter_release_metrics`) record these on
+:data:`N_TEST` fixed test faces (:func:`eval_testset`) plus a ``check`` block on the first
+:data:`CHECK_N` that the tests recompute (:func:`predictor_check`, :func:`inpainter_check`;
+:func:`remeasure` rewrites it in a committed manifest). Every number is measured on the float16
+weights a release stores.
 """
 from __future__ import annotations
 
+import datetime as _dt
+import json
+from pathlib import Path
 from typing import Mapping
 
-import numpy as np
 import pandas as pd
+import torch
 
-from helpers.lafin.data import TestFaces
-from helpers.lafin.measures import GROUPS, LANDMARK_COLUMNS, landmark_table, predict_testset
-from helpers.lafin.model import LandmarkPredictor
+from helpers.core import files, metrics, release as rel, runtime
+from helpers.core.distribution import frechet_distance, kid_from_features
+from helpers.faces import analysis
+from helpers.faces.data import AUS
+from helpers.faces.landmarks import MOUTH, inter_ocular, lip_distance, mouth_corner_distance
+from helpers.lafin.claims import LANDMARK_COLUMNS
+from helpers.lafin.data import GROUPS, TestFaces, folder_testset, make_testset
+from helpers.lafin.inpainter import InpaintGenerator, inpaint
+from helpers.lafin.model import LandmarkPredictor, SharedConfig, check_landmarks, damage, nme, predict
 
-__all__ = ["per_face", "paired", "comparison_table", "label_table", "inpaint_table", "real_table",
-           "detector_table", "claims_table", "findings", "MEASURE_NAMES"]
+__all__ = ["nme", "landmark_table", "per_face", "by_label", "predict_testset", "predictor_measures", "label_control",
+           "inpaint_measures", "predictor_validation", "detector_crop_validation", "inpainter_validation", "eval_testset",
+           "predictor_release_metrics", "predictor_check", "predictor_check_synthfaces", "inpainter_check", "inpainter_release_metrics",
+           "remeasure", "GROUPS", "LANDMARK_COLUMNS", "N_TEST", "CHECK_N", "MOUTH"]
 
-MEASURE_NAMES = {"nme": "NME, all points", "nme_mouth": "NME, mouth points", "corner_err": "mouth-corner distance error",
-                 "corner_bias": "mouth-corner distance bias", "lip_err": "lip distance error", "lip_bias": "lip distance bias"}
+
+
+def landmark_table(pred: torch.Tensor, true: torch.Tensor, smiling: torch.Tensor, lips: str = "inner") -> pd.DataFrame:
+    """One row per face: ``smiling`` and the :data:`LANDMARK_COLUMNS` (in % of the inter-ocular distance)."""
+    iod = inter_ocular(true.float()).clamp_min(1e-6)
+    cb = (mouth_corner_distance(pred.float()) - mouth_corner_distance(true.float())) / iod
+    lb = (lip_distance(pred.float(), lips) - lip_distance(true.float(), lips)) / iod
+    return pd.DataFrame({
+        "smiling": smiling.long().numpy(),
+        "nme": 100 * nme(pred, true).numpy(), "nme_mouth": 100 * nme(pred, true, MOUTH).numpy(),
+        "corner_err": 100 * cb.abs().numpy(), "corner_bias": 100 * cb.numpy(),
+        "lip_err": 100 * lb.abs().numpy(), "lip_bias": 100 * lb.numpy()})
+
+
+def by_label(df: pd.DataFrame, cols=LANDMARK_COLUMNS) -> pd.DataFrame:
+    """Means of ``cols`` for No_Smiling, Smiling and all faces (rows), with the count ``n``."""
+    rows = {}
+    for name, sel in (("No_Smiling", df["smiling"] == 0), ("Smiling", df["smiling"] == 1),
+                      ("all", df["smiling"] >= -1)):
+        part = df[sel]
+        rows[name] = {"n": int(len(part)), **{c: float(part[c].mean()) if len(part) else float("nan")
+                                              for c in cols if c in df.columns}}
+    return pd.DataFrame(rows).T
+
+
+def predict_testset(P: LandmarkPredictor, ts: TestFaces, kind: str = "halfface", labels: torch.Tensor | None = None) -> dict:
+    """The predictor's reading of the test faces with ``kind`` holes (labels: the truth unless given)."""
+    if kind not in ts.masks:
+        raise ValueError(f"kind must be one of {tuple(ts.masks)}, got {kind!r}")
+    lab = (ts.smiling.clamp(min=0) if labels is None else labels).long()
+    return predict(P, damage(ts.images, ts.masks[kind]), lab if P.label_input else None)
 
 
 def per_face(predictors: Mapping[str, LandmarkPredictor], ts: TestFaces, kind: str = "halfface",
@@ -35,205 +90,227 @@ def per_face(predictors: Mapping[str, LandmarkPredictor], ts: TestFaces, kind: s
             for name, P in predictors.items()}
 
 
-def paired(a: pd.DataFrame, b: pd.DataFrame, col: str, group: str = "all", n_boot: int = 2000,
-           seed: int = 0) -> dict:
-    """Mean of ``b[col] - a[col]`` over the faces of ``group`` and its bootstrap 95 % interval."""
-    if len(a) != len(b) or not (a["smiling"].to_numpy() == b["smiling"].to_numpy()).all():
-        raise ValueError("paired() needs the two predictors' tables of the same faces")
-    sel = {"No_Smiling": a["smiling"] == 0, "Smiling": a["smiling"] == 1}.get(group, a["smiling"] >= -1)
-    d = (b.loc[sel, col] - a.loc[sel, col]).to_numpy(dtype=float)
-    if len(d) == 0:
-        return {"n": 0, "diff": float("nan"), "lo": float("nan"), "hi": float("nan")}
-    rng = np.random.default_rng(seed)
-    boots = d[rng.integers(0, len(d), (n_boot, len(d)))].mean(1)
-    lo, hi = np.percentile(boots, [2.5, 97.5])
-    return {"n": int(len(d)), "diff": float(d.mean()), "lo": float(lo), "hi": float(hi)}
-
-
-def comparison_table(tables: Mapping[str, pd.DataFrame], a: str = "baseline", b: str = "ours",
-                     cols=LANDMARK_COLUMNS) -> pd.DataFrame:
-    """Rows (group, measure): mean of ``a``, mean of ``b``, paired difference b - a and its 95 % interval.
-
-    For biases the comparison is of their size: ``|bias|`` per group mean (a bias is a mean, not a per-face error).
-    """
-    ta, tb = tables[a], tables[b]
-    rows = []
-    for g in GROUPS:
-        sel = {"No_Smiling": ta["smiling"] == 0, "Smiling": ta["smiling"] == 1}.get(g, ta["smiling"] >= -1)
-        for c in cols:
-            p = paired(ta, tb, c, g)
-            rows.append({"group": g, "measure": c, a: float(ta.loc[sel, c].mean()), b: float(tb.loc[sel, c].mean()),
-                         "diff": p["diff"], "ci_lo": p["lo"], "ci_hi": p["hi"], "n": p["n"]})
-    return pd.DataFrame(rows).set_index(["group", "measure"])
-
-
-def label_table(metrics: Mapping[str, Mapping], kind: str = "halfface", cols=LANDMARK_COLUMNS) -> pd.DataFrame:
-    """Rows (predictor, group) x measures from release metrics ``{name: manifest["metrics"]}``."""
-    recs = []
-    for name, m in metrics.items():
+def predictor_measures(P: LandmarkPredictor, ts: TestFaces, kinds=("halfface", "facemask"),
+                       lips: str = "inner") -> dict:
+    """Flat dict ``{kind}_{group}_{column}`` for every hole kind, label group and landmark column,
+    plus ``{kind}_label_acc`` where the predictor has a label head. Draws no random numbers."""
+    out = {}
+    for kind in kinds:
+        r = predict_testset(P, ts, kind)
+        t = by_label(landmark_table(r["landmarks"], ts.landmarks, ts.smiling, lips))
         for g in GROUPS:
-            rec = {"predictor": name, "group": g, "n": m.get(f"{kind}_{g}_n")}
-            rec.update({c: m.get(f"{kind}_{g}_{c}") for c in cols})
-            if g == "all":
-                rec["label_acc"] = m.get(f"{kind}_label_acc")
-            recs.append(rec)
-    return pd.DataFrame(recs).set_index(["predictor", "group"])
+            out[f"{kind}_{g}_n"] = int(t.loc[g, "n"])
+            for c in LANDMARK_COLUMNS:
+                out[f"{kind}_{g}_{c}"] = round(float(t.loc[g, c]), 4)
+        if r["label_prob"] is not None:
+            known = ts.smiling >= 0
+            acc = ((r["label_prob"][known] > 0.5).long() == ts.smiling[known]).float().mean()
+            out[f"{kind}_label_acc"] = round(float(acc), 4)
+    return out
 
 
-def inpaint_table(metrics: Mapping, kind: str = "halfface") -> pd.DataFrame:
-    """The inpainter release's table for ``kind`` holes: rows = landmark source (true, baseline, ours, truth)."""
-    tables = metrics.get("tables", {})
-    if kind not in tables:
-        raise ValueError(f"the inpainter's metrics have no table for {kind!r} (have {sorted(tables)})")
-    return pd.DataFrame(tables[kind]).T
+def label_control(P: LandmarkPredictor, ts: TestFaces, kind: str = "halfface", lips: str = "inner") -> pd.DataFrame:
+    """The label as a control: predicted corner and lip distances (% of inter-ocular) with the true
+    label and with the label flipped, for each true group (rows No_Smiling / Smiling).
 
-
-def real_table(real: Mapping) -> pd.DataFrame:
-    """Real-face NME table: rows condition (unmasked, halfface, facemask, drawn_mask); columns the
-    predictor's NME, its share within 8 %, dlib's failure rate and NME on the faces it found, and
-    the mean-shape floor."""
+    Columns: ``corner_true`` (the truth), ``corner_given`` (true label), ``corner_flipped`` and the
+    change ``corner_shift``; the same for ``lip_``. A predictor without label input shows 0 shift.
+    """
+    iod = inter_ocular(ts.landmarks).clamp_min(1e-6)
+    real = predict_testset(P, ts, kind)["landmarks"]
+    flipped = predict_testset(P, ts, kind, labels=1 - ts.smiling.clamp(min=0))["landmarks"] if P.label_input else real
     rows = {}
-    for cond, p in real.get("predictor", {}).items():
-        d = real.get("dlib", {}).get(cond, {})
-        rows[cond] = {"ours_nme": p["nme"], "ours_within_8": p["within_8"], "dlib_failure_rate": d.get("failure_rate"),
-                      "dlib_nme_found": d.get("nme_found"), "dlib_within_8_of_all": d.get("within_8_of_all"),
-                      "mean_shape_nme": real.get("mean_shape_nme")}
+    for name, val in (("No_Smiling", 0), ("Smiling", 1)):
+        sel = ts.smiling == val
+        if not bool(sel.any()):
+            continue
+        row = {"n": int(sel.sum())}
+        for key, fn in (("corner", mouth_corner_distance), ("lip", lambda x: lip_distance(x, lips))):
+            row[f"{key}_true"] = float((100 * fn(ts.landmarks[sel]) / iod[sel]).mean())
+            row[f"{key}_given"] = float((100 * fn(real[sel]) / iod[sel]).mean())
+            row[f"{key}_flipped"] = float((100 * fn(flipped[sel]) / iod[sel]).mean())
+            row[f"{key}_shift"] = row[f"{key}_flipped"] - row[f"{key}_given"]
+        rows[name] = row
     return pd.DataFrame(rows).T
 
 
-def detector_table(real: Mapping) -> pd.DataFrame:
-    """Found-rates and seconds per image of the offline detectors (unmasked, drawn mask)."""
-    return pd.DataFrame(real.get("detectors", {})).T
+# ------------------------------------------------------------------------------------- inpainting
+_AU12, _AU25 = AUS.index(12), AUS.index(25)
 
 
-# ------------------------------------------------------------------------------------------ claims
-def _ci(p: Mapping) -> str:
-    return f"{p['diff']:+.2f} [{p['ci_lo']:+.2f}, {p['ci_hi']:+.2f}]"
+def _readings(images: torch.Tensor, net) -> dict:
+    r = analysis.analyse(images, net)
+    return {"smiling_prob": r["smiling_prob"], "au12": r["aus"][:, _AU12], "au25": r["aus"][:, _AU25],
+            "landmarks": r["landmarks"], "features": r["features"]}
 
 
-def _better(p: Mapping) -> bool:
-    """Ours lower than baseline with the whole interval below 0."""
-    return bool(p["ci_hi"] < 0)
-
-
-def claims_table(comparison: pd.DataFrame, control: pd.DataFrame | None = None, inpaint: pd.DataFrame | None = None,
-                 ablation: pd.DataFrame | None = None, data_lips: Mapping | None = None) -> pd.DataFrame:
-    """The landmark-and-label paper's claims next to what was measured: ``claim``, ``seed``, ``measured``, ``reproduced``, ``why``.
-
-    ``comparison``: :func:`comparison_table` (baseline vs ours, % of the inter-ocular distance);
-    ``control``: :func:`helpers.lafin.measures.label_control` of Ours; ``inpaint``:
-    :func:`inpaint_table`; ``ablation``: :func:`helpers.lafin.ablation.ablation_table`;
-    ``data_lips``: mean true lip distance per group ``{"No_Smiling": x, "Smiling": y}``.
-    """
-    C = comparison
-    rows = []
-
-    def add(claim, paper, measured, ok, why):
-        rows.append({"claim": claim, "paper": paper, "measured": measured,
-                     "reproduced": ok if isinstance(ok, str) else ("yes" if ok else "no"), "why": why})
-
-    m_all = C.loc[("all", "nme_mouth")]
-    add("Ours predicts the masked mouth closer to the truth than Baseline",
-        "Figs. 2-3 (pictures only): Ours 'closer to the original expression'",
-        f"mouth NME baseline {m_all['baseline']:.2f} %, ours {m_all['ours']:.2f} %, ours - baseline {_ci(m_all)}",
-        _better(m_all), "paired over the same test faces; 95 % bootstrap interval")
-    for g in ("No_Smiling", "Smiling"):
-        c = C.loc[(g, "corner_err")]
-        b = C.loc[(g, "corner_bias")]
-        word = "shorter" if g == "No_Smiling" else "longer"
-        add(f"{g}: Ours draws the mouth corners {word}, as the truth",
-            f"§3.2: Ours infers {word} corner distances for {g}",
-            f"corner error baseline {c['baseline']:.2f} %, ours {c['ours']:.2f} % ({_ci(c)}); bias baseline "
-            f"{b['baseline']:+.2f} %, ours {b['ours']:+.2f} %",
-            _better(c), "bias < 0: the corners are drawn too close together (a weaker smile than the truth)")
-    if data_lips is not None:
-        gap = data_lips["Smiling"] - data_lips["No_Smiling"]
-        add("Smiling faces have a longer lip distance",
-            "§2.3: the lip loss should make Smiling lips farther apart",
-            f"true inner-lip distance: No_Smiling {data_lips['No_Smiling']:.2f} %, Smiling {data_lips['Smiling']:.2f} %",
-            "n/a (data)" if abs(gap) < 1.0 else ("yes" if gap > 0 else "no"),
-            "on these faces AU12 (the smile) does not part the lips; AU25 does, independently of the label"
-            if abs(gap) < 1.0 else "measured on the test faces' true landmarks")
-    if control is not None and "No_Smiling" in control.index:
-        s = float(control.loc["No_Smiling", "corner_shift"])
-        add("The label controls the predicted mouth",
-            "the proposal's premise (label input changes the landmarks)",
-            f"No_Smiling faces given Smiling: corner distance {s:+.2f} % of the inter-ocular distance"
-            + (f"; Smiling faces given No_Smiling: {float(control.loc['Smiling', 'corner_shift']):+.2f} %"
-               if "Smiling" in control.index else ""),
-            s > 0.5, "a shift well above the measurement noise (0.5 %) counts")
-    if inpaint is not None and {"baseline", "ours", "true"} <= set(inpaint.index):
-        ib, io, it = (float(inpaint.loc[k, "smiling_acc"]) for k in ("baseline", "ours", "true"))
-        add("Ours' inpainted faces show the true expression more often",
-            "Figs. 2-3: Ours' inpainted image closer to the original expression",
-            f"smiling read from the inpainted face agrees with the truth: baseline {ib:.1%}, ours {io:.1%}, "
-            f"true landmarks {it:.1%}; AU12 error baseline {float(inpaint.loc['baseline', 'au12_mae']):.3f}, "
-            f"ours {float(inpaint.loc['ours', 'au12_mae']):.3f}",
-            io > ib + 0.02, "the face-analysis network reads the completed faces (it never saw them)")
-    if ablation is not None:
-        t = ablation.xs("all", level="group")["nme_mouth"]
-        best = t.idxmin()
-        add("Each addition helps (label input, corner, lip, state losses)",
-            "§2: three new losses and the label input",
-            "mouth NME by variant: " + ", ".join(f"{k} {v:.2f}" for k, v in t.items()),
-            "yes" if best != "baseline" and t["ours"] < t["baseline"] else "no",
-            "same (smaller) budget for every row; single runs, so differences under ~0.3 % are noise")
-    return pd.DataFrame(rows)
-
-
-def findings(comparison: pd.DataFrame, manifests: Mapping[str, Mapping], control: pd.DataFrame | None = None,
-             inpaint: pd.DataFrame | None = None, real: Mapping | None = None, ablation: pd.DataFrame | None = None,
-             profile: str = "quick") -> list[str]:
-    """What the reproduction found, as sentences built only from measured numbers."""
-    C = comparison
-    mb, mo = manifests.get("baseline", {}), manifests.get("ours", {})
-    out = []
-    if mb and mo:
-        out.append(f"**Training.** Both released predictors: {mo['metrics'].get('steps', '?')} steps of batch "
-                   f"{mo['config']['batch']} on {mo['config']['n_train']} SynthFaces at {mo['config']['size']} px, "
-                   f"{mb['train_seconds'] / 60:.1f} (baseline) and {mo['train_seconds'] / 60:.1f} (ours) minutes "
-                   f"on this CPU; the seed trained 1,000,000 iterations at 256 px.")
-    a = C.loc[("all", "nme")]
-    m = C.loc[("all", "nme_mouth")]
-    out.append(f"1. **Landmarks behind the hole.** NME (all 68 points) baseline {a['baseline']:.2f} %, ours "
-               f"{a['ours']:.2f} %; mouth points baseline {m['baseline']:.2f} %, ours {m['ours']:.2f} % "
-               f"(ours - baseline {_ci(m)}, {int(m['n'])} faces). "
-               + ("The label helps where the hole hides the mouth." if _better(m) else
-                  "**Not reproduced**: the interval does not exclude 0 in Ours' favour."))
-    for g in ("No_Smiling", "Smiling"):
-        b, e = C.loc[(g, "corner_bias")], C.loc[(g, "corner_err")]
-        out.append(f"   {g}: mouth-corner distance bias baseline {b['baseline']:+.2f} %, ours {b['ours']:+.2f} %; "
-                   f"error baseline {e['baseline']:.2f} %, ours {e['ours']:.2f} % ({_ci(e)}).")
-    if control is not None and len(control):
-        parts = [f"{g} faces given the other label: corner distance {float(control.loc[g, 'corner_shift']):+.2f} %, "
-                 f"lip distance {float(control.loc[g, 'lip_shift']):+.2f} %" for g in control.index]
-        out.append("2. **The label as a control.** " + "; ".join(parts) + ".")
-    if inpaint is not None and "true" in inpaint.index:
-        rows = [r for r in ("true", "baseline", "ours") if r in inpaint.index]
-        out.append("3. **Inpainting** (same generator, landmarks from " + ", ".join(rows) + "): PSNR "
-                   + " / ".join(f"{float(inpaint.loc[r, 'psnr']):.2f}" for r in rows) + " dB, smiling read correctly "
-                   + " / ".join(f"{float(inpaint.loc[r, 'smiling_acc']):.1%}" for r in rows)
-                   + f" (the analysis network on the unmasked truth: {float(inpaint.loc['truth', 'smiling_acc']):.1%}), "
-                   + "AU12 error " + " / ".join(f"{float(inpaint.loc[r, 'au12_mae']):.3f}" for r in rows) + ".")
-    if ablation is not None:
-        t = ablation.xs("all", level="group")
-        out.append("4. **Ablation** (mouth NME, same smaller budget per row): "
-                   + ", ".join(f"{k} {v:.2f} %" for k, v in t["nme_mouth"].items()) + ".")
-    if real:
-        p, d = real.get("predictor", {}), real.get("dlib", {})
-        txt = (f"5. **Real faces** (300-W test split, {real.get('n_test')} faces, no Smiling label, so the baseline "
-               f"predictor): NME unmasked {p['unmasked']['nme']:.2f} %, half-face hole {p['halfface']['nme']:.2f} %, "
-               f"face-mask hole {p['facemask']['nme']:.2f} % (the mean face: {real['mean_shape_nme']:.2f} %).")
-        if "drawn_mask" in d:
-            txt += (f" dlib behind a drawn mask: finds {1 - d['drawn_mask']['failure_rate']:.0%} of the faces, NME "
-                    f"{d['drawn_mask']['nme_found']:.2f} % on those (unmasked: finds "
-                    f"{1 - d['unmasked']['failure_rate']:.0%}, NME {d['unmasked']['nme_found']:.2f} %; it was trained on 300-W).")
-        if "pipeline" in real:
-            q = real["pipeline"]
-            txt += (f" The photo pipeline ({q['detector']}) gives every masked face landmarks: NME {q['nme']:.2f} %, "
-                    f"{q['within_8']:.0%} within 8 %.")
-        out.append(txt)
-    if profile == "quick":
-        out.append("The tiny models trained in §5 only prove that training, resume and evaluation run; the numbers "
-                   "above come from the committed demo releases.")
+def _fidelity(read: dict, ts: TestFaces) -> dict:
+    out = {}
+    known = ts.smiling >= 0
+    if bool(known.any()):
+        out["smiling_acc"] = float(((read["smiling_prob"][known] > 0.5).long() == ts.smiling[known]).float().mean())
+    if ts.aus is not None:
+        out["au12_mae"] = float((read["au12"] - ts.aus[:, _AU12]).abs().mean())
+        out["au25_mae"] = float((read["au25"] - ts.aus[:, _AU25]).abs().mean())
+    out["mouth_nme"] = float(100 * nme(read["landmarks"], ts.landmarks, MOUTH).mean())
     return out
+
+
+def inpaint_measures(G: InpaintGenerator, ts: TestFaces, kind: str, sources: Mapping[str, torch.Tensor],
+                     net=None, kid_subset: int = 100, completed: dict | None = None) -> pd.DataFrame:
+    """One row per landmark source (``{"true": ..., "baseline": ..., "ours": ...}``) with the
+    inpainting quality and expression fidelity of :mod:`this module <helpers.lafin.evaluate>`,
+    plus a row ``truth`` (the unmasked faces read by the same instrument: the ceiling).
+
+    ``completed`` (optional dict) receives the completed images per source, for figures.
+    """
+    if kind not in ts.masks:
+        raise ValueError(f"kind must be one of {tuple(ts.masks)}, got {kind!r}")
+    net = analysis.load() if net is None else net
+    masks = ts.masks[kind]
+    truth = _readings(ts.images, net)
+    rows = {}
+    for name, lm in sources.items():
+        check_landmarks(lm, f"sources[{name!r}]", n=len(ts))
+        out = inpaint(G, ts.images * (1 - masks), masks, lm).clamp(-1, 1)
+        if completed is not None:
+            completed[name] = out
+        read = _readings(out, net)
+        psnr = metrics.hole_psnr(out, ts.images, masks)
+        with torch.no_grad():
+            perc = torch.cat([analysis.perceptual_distance(out[i:i + 64], ts.images[i:i + 64], net)
+                              for i in range(0, len(out), 64)])
+        row = {"psnr": float(psnr[torch.isfinite(psnr)].mean()),
+               "ssim": float(metrics.hole_ssim(out, ts.images, masks).mean()),
+               "l1": float(metrics.hole_l1(out, ts.images, masks).mean()),
+               "perceptual": float(perc.mean())}
+        fa, fb = truth["features"].double().numpy(), read["features"].double().numpy()
+        row["fid"] = frechet_distance(fa, fb) if len(ts) >= 10 else float("nan")
+        row["kid"] = kid_from_features(fa, fb, subsets=50, subset_size=min(kid_subset, len(ts)))[0] if len(ts) >= 4 else float("nan")
+        row.update(_fidelity(read, ts))
+        rows[name] = row
+    rows["truth"] = {"psnr": float("nan"), "ssim": 1.0, "l1": 0.0, "perceptual": 0.0, "fid": 0.0, "kid": 0.0,
+                     **_fidelity(truth, ts)}
+    return pd.DataFrame(rows).T
+
+
+# -------------------------------------------------------------------------------- during training
+def predictor_validation(P: LandmarkPredictor, ts: TestFaces, lips: str = "inner") -> dict:
+    """The curve of a predictor run: half-face NME, mouth NME, biases and label accuracy (``val_*``)."""
+    m = predictor_measures(P, ts, ("halfface",), lips)
+    return {f"val_{k.replace('halfface_', '')}": v for k, v in m.items() if not k.endswith("_n")
+            and ("_all_" in k or "label_acc" in k or "corner_bias" in k)}
+
+
+def detector_crop_validation(P: LandmarkPredictor, crops: Mapping[str, tuple]) -> dict:
+    """The curve of a detector-crop predictor: NME of the pipeline's first pass on held-out photos
+    (``crops``: ``{"mtcnn_drawn": (images, landmarks), ...}`` from :func:`helpers.lafin.crops.detector_crops`)."""
+    out = {}
+    for key, (images, lm) in crops.items():
+        e = 100 * nme(predict(P, images)["landmarks"], lm)
+        out[f"val_{key}_nme"] = float(e.mean())
+        out[f"val_{key}_within_8"] = float((e <= 8.0).float().mean())
+    return out
+
+
+def inpainter_validation(G: InpaintGenerator, ts: TestFaces, reader=None) -> dict:
+    """The curve of an inpainter run per hole kind: hole PSNR, SSIM, checkerboard energy above the
+    truth's and (given the analysis network ``reader``) the mouth-landmark error of the completion."""
+    out = {}
+    for kind in ts.masks:
+        m = ts.masks[kind]
+        done = inpaint(G, ts.images * (1 - m), m, ts.landmarks)
+        p = metrics.hole_psnr(done, ts.images, m)
+        out[f"val_{kind}_psnr"] = float(p[torch.isfinite(p)].mean())
+        out[f"val_{kind}_ssim"] = float(metrics.hole_ssim(done, ts.images, m).mean())
+        # a 2-px grid of the up-sampling, minus the true face's (0 = as smooth as the truth)
+        out[f"val_{kind}_checker"] = float(metrics.checker_energy(done, m).mean()
+                                           - metrics.checker_energy(ts.images, m).mean())
+        if reader is not None:     # blur cannot score here: the completed mouth must have its shape
+            lm = analysis.analyse(done, reader)["landmarks"]
+            out[f"val_{kind}_mouth_nme"] = float(100 * nme(lm, ts.landmarks, MOUTH).mean())
+    return out
+
+
+# ------------------------------------------------------------------------------------------ releases
+#: faces of the fixed test set measured by a release (predictors / inpainter) and by its test (CHECK_N)
+N_TEST = {"predictor": 300, "inpainter": 200}
+CHECK_N = 24
+
+
+def eval_testset(cfg: SharedConfig, n: int) -> TestFaces:
+    """The fixed test faces of a run: SynthFaces of unseen people, or the folder's test split."""
+    if cfg.data == "synthfaces":
+        return make_testset(n, cfg.size)
+    return folder_testset(cfg.data, cfg.size, "test", n=n)
+
+
+def predictor_release_metrics(P: LandmarkPredictor, cfg, n: int) -> dict:
+    """What a predictor release records: :func:`predictor_measures` on ``n`` test faces and a
+    ``check`` block on the first :data:`CHECK_N` (the one the tests recompute)."""
+    ts = eval_testset(cfg, n)
+    out = predictor_measures(P, ts, tuple(ts.masks), cfg.lips)
+    out["check"] = predictor_check(P, cfg)
+    if cfg.data != "synthfaces":
+        out["check_synthfaces"] = predictor_check_synthfaces(P, cfg)
+    out["n_test"] = len(ts)
+    return out
+
+
+def predictor_check_synthfaces(P: LandmarkPredictor, cfg) -> dict:
+    """A check that needs no data folder, for a predictor trained on one: :func:`predictor_measures`
+    (half-face holes) on the :data:`CHECK_N` SynthFaces test faces, so the tests recompute it anywhere."""
+    return predictor_measures(P, make_testset(CHECK_N, cfg.size), ("halfface",), cfg.lips)
+
+
+def predictor_check(P: LandmarkPredictor, cfg) -> dict:
+    """The ``check`` block of a predictor release: :func:`predictor_measures` on the test set of
+    :data:`CHECK_N` faces drawn alone (``make_testset(n)`` is not a prefix of a larger one)."""
+    return predictor_measures(P, eval_testset(cfg, CHECK_N), ("halfface",), cfg.lips)
+
+
+def inpainter_check(G: InpaintGenerator, cfg) -> dict:
+    """The ``check`` block of an inpainter release: hole PSNR and L1 on the :data:`CHECK_N`-face test set."""
+    small = eval_testset(cfg, CHECK_N)
+    m = small.masks["halfface"]
+    done = inpaint(G, small.images * (1 - m), m, small.landmarks)
+    p = metrics.hole_psnr(done, small.images, m)
+    return {"halfface_psnr": round(float(p[torch.isfinite(p)].mean()), 4),
+            "halfface_l1": round(float(metrics.hole_l1(done, small.images, m).mean()), 5)}
+
+
+def inpainter_release_metrics(G: InpaintGenerator, cfg, n: int, predictors: Mapping | None = None,
+                              net=None) -> dict:
+    """Inpainting quality with the true landmarks (and, given ``predictors`` = {name: LandmarkPredictor},
+    with each predictor's landmarks) on ``n`` test faces, both hole kinds; plus the ``check`` block.
+    ``net``: the face-analysis network that measures (default the ``analysis128`` release)."""
+    ts = eval_testset(cfg, n)
+    net = analysis.load() if net is None else net
+    out = {"n_test": len(ts), "tables": {}}
+    for kind in ts.masks:
+        sources = {"true": ts.landmarks}
+        for k, P in (predictors or {}).items():
+            sources[k] = predict_testset(P, ts, kind)["landmarks"]
+        t = inpaint_measures(G, ts, kind, sources, net)
+        out["tables"][kind] = {r: {c: round(float(v), 5) for c, v in row.items()} for r, row in t.iterrows()}
+        for c in ("psnr", "ssim", "l1", "perceptual", "fid", "kid"):
+            out[f"{kind}_{c}"] = round(float(t.loc["true", c]), 5)
+    out["check"] = inpainter_check(G, cfg)
+    return out
+
+
+def remeasure(release: rel.Release, command: str, directory=None) -> dict:
+    """Recompute the ``check`` block of a loaded release (predictor or inpainter) and rewrite its
+    manifest (weights, sha256, curve and the other metrics stay as they are).
+
+    Needed where a release was written before its check was drawn exactly as the tests draw it
+    (:func:`predictor_check`, :func:`inpainter_check`); the manifest records ``remeasured``."""
+    directory = directory or runtime.CHECKPOINT_DIR
+    man = dict(release.manifest)
+    check = predictor_check(release.model, release.config) if release.config.net == "predictor" \
+        else inpainter_check(release.model, release.config)
+    man["metrics"] = {**man["metrics"], "check": json.loads(json.dumps(check))}
+    man["remeasured"] = {"what": "metrics.check", "command": command, "previous_created": man.get("created"),
+                         "at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+    files.atomic_write_bytes(Path(directory) / f"{release.name}.json", json.dumps(man, indent=1).encode())
+    return man

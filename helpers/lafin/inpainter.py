@@ -23,18 +23,71 @@ Shown in notebook 03. Images in [-1, 1] (the generator ends in tanh, LaFIn's (ta
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import ClassVar
+
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from helpers.core.images import check_images
 from helpers.faces import analysis
-from helpers.lafin.model import Config, check_landmarks, damage, damage_masks, landmark_map, make_adam
+from helpers.lafin.model import SharedConfig, check_landmarks, damage, damage_masks, landmark_map, make_adam
 
-__all__ = ["UPSAMPLES", "ResnetBlock", "AttentionResBlock", "AutoAttention", "InpaintGenerator", "PatchDiscriminator",
+__all__ = ["InpainterConfig", "INPAINTER_PROFILES", "FEATURES", "UPSAMPLES", "ResnetBlock", "AttentionResBlock", "AutoAttention", "InpaintGenerator", "PatchDiscriminator",
            "FeatureMaps", "feature_maps", "build_inpainter", "hole_l1_loss", "lsgan_d_loss", "lsgan_g_loss",
            "perceptual_loss", "style_loss", "tv_loss", "inpainter_step", "inpaint", "generator_input",
            "make_optimizers"]
+
+FEATURES = ("analysis", "vgg19", "random")
+UPSAMPLES = ("deconv", "resize")
+
+
+# ------------------------------------------------------------------------------------------ config
+@dataclass
+class InpainterConfig(SharedConfig):
+    """The inpainter's fields: LaFIn's generator and PatchGAN discriminator, their losses' weights."""
+
+    width: float = 1.0                 # channel multiplier of G and D (1.0 = LaFIn: 64-128-256)
+    res_blocks: int = 7                # dilated residual blocks (LaFIn: 7, dilation 2)
+    attention: bool = True             # LaFIn's short+long attention after the residual blocks
+    upsample: str = "resize"           # decoder x2 steps: "deconv" (LaFIn, full) | "resize" (nearest + 3x3)
+    features: str = "analysis"         # perceptual/style features: "analysis" | "vgg19" | "random" (tests)
+    feature_release: str = "analysis128"
+    w_l1: float = 1.0                  # LaFIn's weights: L1 1, adversarial 0.01, perceptual 0.1,
+    w_adv: float = 0.01                # style 250, total variation 0.1
+    w_perceptual: float = 0.1
+    w_style: float = 250.0
+    w_tv: float = 0.1
+    d2g_lr: float = 0.1                # discriminator lr = d2g_lr x lr (LaFIn)
+
+    CHOICES: ClassVar = {**SharedConfig.CHOICES, "features": FEATURES, "upsample": UPSAMPLES}
+    POSITIVE: ClassVar = SharedConfig.POSITIVE + ("width",)
+
+    def check(self) -> None:
+        super().check()
+        if self.res_blocks < 0:
+            raise ValueError(f"res_blocks must be >= 0, got {self.res_blocks}")
+        for k in ("w_l1", "w_adv", "w_perceptual", "w_style", "w_tv", "d2g_lr"):
+            if getattr(self, k) < 0:
+                raise ValueError(f"{k} must be >= 0, got {getattr(self, k)}")
+
+
+#: the inpainter's changes to the dataclass defaults, per profile
+INPAINTER_PROFILES: dict[str, dict] = {
+    "quick": dict(width=0.125, res_blocks=1, size=64, batch=2, steps=6, n_train=32, lr=1e-4,
+                  damage="mixed", betas=(0.0, 0.9), flip=False),
+    # 128 px SynthFaces at 3/8 of LaFIn's width with 5 of its 7 residual blocks; bf16 autocast
+    # where the CPU has bf16 units (1.6x fp32 on an AMD Zen 4), resize + conv up-sampling
+    "demo": dict(width=0.375, res_blocks=5, size=128, batch=4, steps=6000, n_train=6000, lr=2e-4,
+                 damage="mixed", betas=(0.0, 0.9), flip=False, precision="auto", eval_every=250, eval_n=64,
+                 log_every=20, save_every=200, save_minutes=5.0),
+    # LaFIn's config.yml: 256 px, batch 4, lr 1e-4, D/G lr ratio 0.1, Adam betas (0, 0.9), VGG19
+    "full": dict(width=1.0, size=256, batch=4, steps=1_300_000, n_train=27_998, lr=1e-4, damage="mixed",
+                 betas=(0.0, 0.9), flip=False, features="vgg19", upsample="deconv", precision="mixed", workers=4,
+                 eval_every=20_000, eval_n=500, log_every=100, save_every=5000, save_minutes=20.0),
+}
+InpainterConfig.PROFILES = {k: INPAINTER_PROFILES[k] for k in ("demo", "full")}
 
 
 def _ch(c: int, width: float) -> int:
@@ -106,8 +159,6 @@ def _enc(cin, cout, k, stride, pad=0, reflect=0):
     layers = [nn.ReflectionPad2d(reflect)] if reflect else []
     return nn.Sequential(*layers, nn.Conv2d(cin, cout, k, stride, pad), nn.InstanceNorm2d(cout), nn.ReLU(True))
 
-
-UPSAMPLES = ("deconv", "resize")
 
 
 def _dec(cin, cout, upsample: str = "deconv"):
@@ -195,7 +246,7 @@ class PatchDiscriminator(nn.Module):
         return torch.sigmoid(self.conv5(self.conv4(self.conv3(x))).float())
 
 
-def build_inpainter(cfg: Config) -> tuple[InpaintGenerator, PatchDiscriminator]:
+def build_inpainter(cfg: InpainterConfig) -> tuple[InpaintGenerator, PatchDiscriminator]:
     """Fresh (generator, discriminator) of ``cfg`` (seeded by the caller); LaFIn's N(0, 0.02) init."""
     G = InpaintGenerator(cfg.width, cfg.res_blocks, cfg.attention, cfg.upsample)
     D = PatchDiscriminator(cfg.width, cfg.attention)
@@ -271,7 +322,7 @@ def _vgg19_features() -> nn.Module:
             f"{type(e).__name__}: {e}. Offline, use features='analysis' (the course's face-analysis network)") from e
 
 
-def feature_maps(cfg: Config) -> FeatureMaps:
+def feature_maps(cfg: InpainterConfig) -> FeatureMaps:
     """The frozen feature extractor ``cfg.features`` (see :class:`FeatureMaps`)."""
     return FeatureMaps(cfg.features, cfg.feature_release)
 
@@ -390,6 +441,6 @@ def inpaint(G: InpaintGenerator, images: torch.Tensor, masks: torch.Tensor, land
     return torch.where(masks.cpu().bool(), out, images.cpu().float())
 
 
-def make_optimizers(cfg: Config, G: nn.Module, D: nn.Module) -> dict:
+def make_optimizers(cfg: InpainterConfig, G: nn.Module, D: nn.Module) -> dict:
     """LaFIn's Adam pair: G at ``lr``, D at ``d2g_lr * lr``, both with ``betas`` (LaFIn: (0, 0.9))."""
     return {"G": make_adam(G.parameters(), cfg.lr, cfg.betas), "D": make_adam(D.parameters(), cfg.lr * cfg.d2g_lr, cfg.betas)}

@@ -8,8 +8,11 @@ CelebA ``Smiling`` label, a second fully connected head predicts that label, and
 LaFIn's landmark loss. The inpainting stage (:mod:`helpers.lafin.inpainter`) is LaFIn's and is
 shared, unchanged, by the baseline and the proposal. Shown in notebook 03.
 
-This file: the config of both networks, the label channel, the predictor, its four losses, the
-damage (holes from landmarks), the landmark map and the predictor's training step.
+This file: the fields both networks share (:class:`SharedConfig`), the predictor's config
+(:class:`PredictorConfig`; the run's config :class:`helpers.lafin.train.Config` adds the
+inpainter's), the label channel, the predictor, the
+damage (holes from landmarks) and the landmark map; its four losses and training step are in
+:mod:`helpers.lafin.losses`.
 
 Images are float (N, 3, H, W) in [-1, 1], RGB; landmarks (N, 68, 2) pixels x, y (iBUG, 0-based);
 masks (N, 1, H, W) with 1 = hole; labels (N,) int64, 1 = Smiling, 0 = No_Smiling (the paper's +1 / -1).
@@ -45,16 +48,14 @@ import torchvision
 from torch import nn
 from torch.nn import functional as F
 
-from helpers.core import runtime
 from helpers.core.config import Config as BaseConfig
 from helpers.core.images import check_images
 from helpers.faces import masks as face_masks
-from helpers.faces.landmarks import FLIP_PERMUTATION, lip_vector, mean_shape, mouth_corner_vector
+from helpers.faces.landmarks import inter_ocular, mean_shape
 
-__all__ = ["Config", "NETS", "VARIANTS", "DAMAGES", "LabelChannel", "LandmarkHead", "LandmarkPredictor",
-           "landmark_loss", "mouth_corner_loss", "lip_distance_loss", "state_loss", "predictor_loss",
-           "damage", "damage_masks", "landmark_map", "flip_batch", "check_landmarks", "check_labels",
-           "build_predictor", "predictor_step", "predict", "make_adam"]
+__all__ = ["SharedConfig", "PredictorConfig", "PREDICTOR_PROFILES", "NETS", "VARIANTS", "DAMAGES", "LabelChannel",
+           "LandmarkHead", "LandmarkPredictor", "damage", "damage_masks", "landmark_map", "check_landmarks",
+           "check_labels", "build_predictor", "predict", "nme", "make_adam"]
 
 NETS = ("predictor", "inpainter")
 #: variant -> (label input?, the paper's losses switched on)
@@ -68,17 +69,17 @@ VARIANTS: dict[str, tuple[bool, tuple[str, ...]]] = {
 }
 #: training holes: the paper's lower half of the face, a surgical/cloth face-mask shape, or half of each
 DAMAGES = ("halfface", "facemask", "mixed")
-FEATURES = ("analysis", "vgg19", "random")
 HOLE_FILL = 1.0    # LaFIn fills holes with white (1 in [0, 1]; 1 in [-1, 1] too)
 
 
 # ---------------------------------------------------------------------------------------- config
 @dataclass
-class Config(BaseConfig):
-    """Every knob of a run of the landmark-and-label paper, for ``net="predictor"`` or ``net="inpainter"``.
+class SharedConfig(BaseConfig):
+    """The fields both networks of a run share: which network, the data, the training holes, the run.
 
-    The dataclass defaults are the quick predictor; :data:`NET_PROFILES` holds each network's
-    changes per profile (``Config.demo(net="inpainter")`` takes the inpainter's demo values).
+    :class:`PredictorConfig` (here) and :class:`helpers.lafin.inpainter.InpainterConfig` add each
+    network's own fields; :class:`helpers.lafin.train.Config` is both (one flat config per run, so
+    ``--set`` and every release manifest name the same keys as before the split).
     """
 
     net: str = "predictor"             # which network this run trains
@@ -94,8 +95,31 @@ class Config(BaseConfig):
     damage: str = "halfface"           # training holes (DAMAGES), drawn from the true landmarks
     margin_jitter: float = 0.04        # half-face hole margin 0.08 +- this (uniform)
     flip: bool = True                  # LaFIn's horizontal flip augmentation (landmarks re-indexed)
-    affine: float = 0.0                # random rotation (deg = 15 x affine), scale and shift: real faces
-    # -- predictor (LaFIn's MobileNetV2 + the paper's label channel and label head)
+    lr: float = 1e-3                   # Adam (LaFIn: 1e-4, weight decay 1e-6; short runs 1e-3)
+    betas: tuple = (0.9, 0.999)        # Adam betas (predictor: torch's default as LaFIn; inpainter (0, 0.9))
+    # -- run-only
+    eval_n: int = 64                   # test faces measured every eval_every steps
+    log_every: int = 5
+    save_every: int = 50
+
+    RUN_ONLY: ClassVar = BaseConfig.RUN_ONLY + ("eval_n",)
+    CHOICES: ClassVar = {**BaseConfig.CHOICES, "net": NETS, "damage": DAMAGES,
+                         "expression": ("mixed", "free", "presets")}
+    POSITIVE: ClassVar = BaseConfig.POSITIVE + ("n_train", "lr", "eval_n")
+
+    def check(self) -> None:
+        if self.size % 32 or self.size < 32:
+            raise ValueError(f"size must be a multiple of 32 (MobileNetV2 and the generator downsample), got {self.size}")
+        if not 0 <= self.margin_jitter < 0.08:
+            raise ValueError(f"margin_jitter must be in [0, 0.08), got {self.margin_jitter}")
+        if len(self.betas) != 2:
+            raise ValueError(f"betas must be two numbers, got {self.betas}")
+
+
+@dataclass
+class PredictorConfig(SharedConfig):
+    """The landmark predictor's fields: LaFIn's MobileNetV2, the paper's label channel and losses, real-face crops."""
+
     variant: str = "ours"
     width_mult: float = 0.35           # MobileNetV2 width (1.0 = LaFIn; demo and full)
     embed_dim: int = 16                # the paper's 16-d label embedding
@@ -107,37 +131,22 @@ class Config(BaseConfig):
     w_corner: float = 1.0
     w_lip: float = 1.0
     w_state: float = 1.0
-    lr: float = 1e-3                   # Adam (LaFIn: 1e-4, weight decay 1e-6; short runs 1e-3)
     weight_decay: float = 1e-6
     lr_schedule: str = "constant"      # "constant" (LaFIn) | "cosine" (to 2 % at the end)
     init_release: Optional[str] = None  # start from a released predictor's weights (e.g. real faces
                                        # fine-tuned from the SynthFaces baseline); None = from scratch
-    # -- inpainter (LaFIn's generator + PatchGAN discriminator)
-    width: float = 1.0                 # channel multiplier of G and D (1.0 = LaFIn: 64-128-256)
-    res_blocks: int = 7                # dilated residual blocks (LaFIn: 7, dilation 2)
-    attention: bool = True             # LaFIn's short+long attention after the residual blocks
-    upsample: str = "resize"           # decoder x2 steps: "deconv" (LaFIn, full) | "resize" (nearest + 3x3)
-    features: str = "analysis"         # perceptual/style features: "analysis" | "vgg19" | "random" (tests)
-    feature_release: str = "analysis128"
-    w_l1: float = 1.0                  # LaFIn's weights: L1 1, adversarial 0.01, perceptual 0.1,
-    w_adv: float = 0.01                # style 250, total variation 0.1
-    w_perceptual: float = 0.1
-    w_style: float = 250.0
-    w_tv: float = 0.1
-    d2g_lr: float = 0.1                # discriminator lr = d2g_lr x lr (LaFIn)
-    betas: tuple = (0.9, 0.999)        # Adam betas (predictor: torch's default as LaFIn; inpainter (0, 0.9))
-    # -- run-only
-    eval_n: int = 64                   # test faces measured every eval_every steps
-    log_every: int = 5
-    save_every: int = 50
+    affine: float = 0.0                # random rotation (deg = 15 x affine), scale and shift: real faces
+    # -- real photos (a folder): which crops the predictor trains on (helpers.lafin.crops)
+    crops: str = "landmarks"           # "landmarks" (the crop of the true landmarks, holes from them)
+                                       # | "detector" (MTCNN / dlib boxes, drawn masks, no hole known)
+    crop_mix: tuple = (0.35, 0.35, 0.15, 0.15)   # "detector": unmasked, drawn mask, half-face hole, face-mask hole
+    landmark_crop: float = 0.25        # "detector": share of crops from the jittered landmark rule (second pass)
 
-    RUN_ONLY: ClassVar = BaseConfig.RUN_ONLY + ("eval_n",)
-    CHOICES: ClassVar = {**BaseConfig.CHOICES, "net": NETS, "variant": tuple(VARIANTS), "damage": DAMAGES,
-                         "expression": ("mixed", "free", "presets"), "label_map": ("grid", "broadcast"),
+    CHOICES: ClassVar = {**SharedConfig.CHOICES, "variant": tuple(VARIANTS), "label_map": ("grid", "broadcast"),
                          "distance": ("vector", "scalar"), "lips": ("inner", "outer"),
                          "head_init": ("mean_shape", "zero"), "lr_schedule": ("constant", "cosine"),
-                         "features": FEATURES, "upsample": ("deconv", "resize")}
-    POSITIVE: ClassVar = BaseConfig.POSITIVE + ("n_train", "width_mult", "embed_dim", "width", "lr", "eval_n")
+                         "crops": ("landmarks", "detector")}
+    POSITIVE: ClassVar = SharedConfig.POSITIVE + ("width_mult", "embed_dim")
 
     @property
     def label_input(self) -> bool:
@@ -150,63 +159,34 @@ class Config(BaseConfig):
         return VARIANTS[self.variant][1]
 
     def check(self) -> None:
-        if self.size % 32 or self.size < 32:
-            raise ValueError(f"size must be a multiple of 32 (MobileNetV2 and the generator downsample), got {self.size}")
+        super().check()
         if self.embed_dim != 16 and self.label_map == "grid" and int(round(self.embed_dim ** 0.5)) ** 2 != self.embed_dim:
             raise ValueError(f"label_map='grid' needs a square embed_dim (16 = 4x4), got {self.embed_dim}")
-        if self.res_blocks < 0:
-            raise ValueError(f"res_blocks must be >= 0, got {self.res_blocks}")
-        if not 0 <= self.margin_jitter < 0.08:
-            raise ValueError(f"margin_jitter must be in [0, 0.08), got {self.margin_jitter}")
         if not 0 <= self.affine <= 1:
             raise ValueError(f"affine must be in [0, 1], got {self.affine}")
-        if len(self.betas) != 2:
-            raise ValueError(f"betas must be two numbers, got {self.betas}")
-        for k in ("w_landmark", "w_corner", "w_lip", "w_state", "w_l1", "w_adv", "w_perceptual", "w_style",
-                  "w_tv", "weight_decay", "d2g_lr"):
+        if len(self.crop_mix) != 4 or min(self.crop_mix) < 0 or sum(self.crop_mix) <= 0:
+            raise ValueError(f"crop_mix must be four shares >= 0 (unmasked, drawn, halfface, facemask), got {self.crop_mix}")
+        if not 0 <= self.landmark_crop <= 1:
+            raise ValueError(f"landmark_crop must be in [0, 1], got {self.landmark_crop}")
+        if self.crops == "detector" and self.data == "synthfaces":
+            raise ValueError("crops='detector' needs a face folder (--data) whose photos the detectors read")
+        for k in ("w_landmark", "w_corner", "w_lip", "w_state", "weight_decay"):
             if getattr(self, k) < 0:
                 raise ValueError(f"{k} must be >= 0, got {getattr(self, k)}")
 
-    @classmethod
-    def _make(cls, profile: str, overrides):
-        """A profile's config: the defaults, then :data:`NET_PROFILES` of the chosen net, then ``overrides``."""
-        if profile not in runtime.PROFILES:
-            raise ValueError(f"profile must be one of {runtime.PROFILES}, got {profile!r}")
-        cls._check_keys(overrides)
-        net = overrides.get("net", "predictor")
-        if net not in NETS:
-            raise ValueError(f"Config.net must be one of {NETS}, got {net!r}")
-        return cls(**{**NET_PROFILES[net][profile], "profile": profile, **overrides})
 
-
-#: each network's changes to the dataclass defaults, per profile
-NET_PROFILES: dict[str, dict[str, dict]] = {
-    "predictor": {
-        "quick": dict(width_mult=0.35, size=64, batch=4, steps=12, n_train=64, lr=1e-3),
-        # 128 px SynthFaces, one CPU budget of about 15 minutes per released predictor
-        "demo": dict(width_mult=1.0, size=128, batch=16, steps=1000, n_train=6000, lr=1e-3, lr_schedule="cosine",
-                     eval_every=300, eval_n=128, log_every=20, save_every=200, save_minutes=5.0),
-        # the seed: CelebA-HQ with FAN landmarks, 256 px, batch 16, 1,000,000 iterations, LaFIn's Adam
-        "full": dict(width_mult=1.0, size=256, batch=16, steps=1_000_000, n_train=27_998, lr=1e-4, head_init="zero",
-                     precision="fp32", workers=4, eval_every=20_000, eval_n=500, log_every=100,
-                     save_every=5000, save_minutes=20.0),
-    },
-    "inpainter": {
-        "quick": dict(width=0.125, res_blocks=1, size=64, batch=2, steps=6, n_train=32, lr=1e-4,
-                      damage="mixed", betas=(0.0, 0.9), flip=False),
-        # 128 px SynthFaces at 3/8 of LaFIn's width with 5 of its 7 residual blocks; bf16 autocast
-        # where the CPU has bf16 units (1.6x fp32 on an AMD Zen 4), resize + conv up-sampling
-        "demo": dict(width=0.375, res_blocks=5, size=128, batch=4, steps=6000, n_train=6000, lr=2e-4,
-                     damage="mixed", betas=(0.0, 0.9), flip=False, precision="auto", eval_every=250, eval_n=64,
-                     log_every=20, save_every=200, save_minutes=5.0),
-        # LaFIn's config.yml: 256 px, batch 4, lr 1e-4, D/G lr ratio 0.1, Adam betas (0, 0.9), VGG19
-        "full": dict(width=1.0, size=256, batch=4, steps=1_300_000, n_train=27_998, lr=1e-4, damage="mixed",
-                     betas=(0.0, 0.9), flip=False, features="vgg19", upsample="deconv", precision="mixed", workers=4,
-                     eval_every=20_000, eval_n=500, log_every=100, save_every=5000, save_minutes=20.0),
-    },
+#: the predictor's changes to the dataclass defaults, per profile
+PREDICTOR_PROFILES: dict[str, dict] = {
+    "quick": dict(width_mult=0.35, size=64, batch=4, steps=12, n_train=64, lr=1e-3),
+    # 128 px SynthFaces, one CPU budget of about 15 minutes per released predictor
+    "demo": dict(width_mult=1.0, size=128, batch=16, steps=1000, n_train=6000, lr=1e-3, lr_schedule="cosine",
+                 eval_every=300, eval_n=128, log_every=20, save_every=200, save_minutes=5.0),
+    # the seed: CelebA-HQ with FAN landmarks, 256 px, batch 16, 1,000,000 iterations, LaFIn's Adam
+    "full": dict(width_mult=1.0, size=256, batch=16, steps=1_000_000, n_train=27_998, lr=1e-4, head_init="zero",
+                 precision="fp32", workers=4, eval_every=20_000, eval_n=500, log_every=100,
+                 save_every=5000, save_minutes=20.0),
 }
-Config.PROFILES = {k: NET_PROFILES["predictor"][k] for k in ("demo", "full")}
-
+PredictorConfig.PROFILES = {k: PREDICTOR_PROFILES[k] for k in ("demo", "full")}
 
 # -------------------------------------------------------------------------------------- checks
 def check_landmarks(landmarks, name: str = "landmarks", n: int | None = None) -> torch.Tensor:
@@ -219,6 +199,15 @@ def check_landmarks(landmarks, name: str = "landmarks", n: int | None = None) ->
     if n is not None and len(landmarks) != n:
         raise ValueError(f"{name} has {len(landmarks)} faces, expected {n}")
     return landmarks
+
+
+def nme(pred: torch.Tensor, true: torch.Tensor, points=None) -> torch.Tensor:
+    """Normalised mean error per face (the measure of every landmark table) (N,): mean over ``points`` (default all 68) of |p̂ - p| / |p36 - p45|."""
+    check_landmarks(pred, "pred")
+    check_landmarks(true, "true", n=len(pred))
+    idx = list(points) if points is not None else list(range(68))
+    d = (pred[:, idx].float() - true[:, idx].float()).norm(dim=-1).mean(1)
+    return d / inter_ocular(true.float()).clamp_min(1e-6)
 
 
 def check_labels(labels, n: int) -> torch.Tensor:
@@ -340,83 +329,10 @@ class LandmarkPredictor(nn.Module):
         return out
 
 
-def build_predictor(cfg: Config) -> LandmarkPredictor:
+def build_predictor(cfg: PredictorConfig) -> LandmarkPredictor:
     """A fresh predictor for ``cfg`` (its variant decides label input and label head)."""
     return LandmarkPredictor(cfg.size, cfg.label_input, "state" in cfg.seed_losses, cfg.width_mult,
                              cfg.embed_dim, cfg.label_map, cfg.head_init)
-
-
-# ------------------------------------------------------------------------------------------ losses
-def landmark_loss(pred: torch.Tensor, true: torch.Tensor) -> torch.Tensor:
-    """LaFIn's landmark loss: the mean over faces of the Euclidean norm of the 136-d error,
-
-    .. math:: L_{lm} = \\frac{1}{N} \\sum_n \\lVert \\hat L_n - L_n \\rVert_2 ,\\quad L_n \\in \\mathbb R^{136}
-
-    (pixels; ``loss_landmark`` of YaN9-Y/lafin ``src/models.py``).
-    """
-    return (pred.float() - true.float()).flatten(1).norm(dim=1).mean()
-
-
-def _distance_loss(vec_pred: torch.Tensor, vec_true: torch.Tensor, reading: str) -> torch.Tensor:
-    if reading == "vector":
-        return (vec_pred - vec_true).abs().sum(-1).mean()
-    if reading == "scalar":
-        return (vec_pred.norm(dim=-1) - vec_true.norm(dim=-1)).abs().mean()
-    raise ValueError(f"distance reading must be 'vector' or 'scalar', got {reading!r}")
-
-
-def mouth_corner_loss(pred: torch.Tensor, true: torch.Tensor, reading: str = "vector") -> torch.Tensor:
-    """The paper's Mouth Corner Distance loss (corners 48 and 54).
-
-    ``reading="vector"`` (default): with :math:`D_{MC} = p_{54} - p_{48} \\in \\mathbb R^2`,
-
-    .. math:: L_{MC} = \\frac{1}{N} \\sum_n \\sum_{i \\in \\{x, y\\}} \\big| \\hat D^{(i)}_{MC} - D^{(i)}_{MC} \\big|
-
-    ``reading="scalar"``: :math:`\\frac{1}{N} \\sum_n \\big| \\lVert \\hat D_{MC} \\rVert - \\lVert D_{MC} \\rVert \\big|`.
-    Pixels; a smile makes :math:`D_{MC}` longer.
-    """
-    return _distance_loss(mouth_corner_vector(pred.float()), mouth_corner_vector(true.float()), reading)
-
-
-def lip_distance_loss(pred: torch.Tensor, true: torch.Tensor, reading: str = "vector",
-                      lips: str = "inner") -> torch.Tensor:
-    """The paper's Lip Distance loss: as :func:`mouth_corner_loss` with :math:`D_{Lip}` = lower minus upper lip.
-
-    ``lips="inner"``: :math:`D_{Lip} = p_{66} - p_{62}` (the mouth opening); ``"outer"``: :math:`p_{57} - p_{51}`.
-
-    .. math:: L_{Lip} = \\frac{1}{N} \\sum_n \\sum_{i \\in \\{x, y\\}} \\big| \\hat D^{(i)}_{Lip} - D^{(i)}_{Lip} \\big|
-    """
-    return _distance_loss(lip_vector(pred.float(), lips), lip_vector(true.float(), lips), reading)
-
-
-def state_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """The paper's State loss (after AC-GAN's auxiliary classifier): cross-entropy of the label head,
-
-    .. math:: L_{state} = \\frac{1}{N} \\sum_n \\Big( -x_n^{(class_n)} + \\log \\sum_{j \\in \\{0, 1\\}} e^{x_n^{(j)}} \\Big)
-
-    where :math:`x_n` is the predicted 2-d label vector and class 1 = Smiling, 0 = No_Smiling.
-    """
-    return F.cross_entropy(logits.float(), labels.long())
-
-
-def predictor_loss(out: dict, landmarks: torch.Tensor, labels: torch.Tensor, cfg: Config) -> tuple[torch.Tensor, dict]:
-    """The variant's total loss :math:`w_{lm} L_{lm} + w_{MC} L_{MC} + w_{Lip} L_{Lip} + w_{st} L_{state}`.
-
-    Returns (total, the parts as detached floats for the log). Terms not in ``cfg.variant`` are
-    still logged (as measures) but carry no weight.
-    """
-    pred = out["landmarks"]
-    parts = {"lm": landmark_loss(pred, landmarks),
-             "corner": mouth_corner_loss(pred, landmarks, cfg.distance),
-             "lip": lip_distance_loss(pred, landmarks, cfg.distance, cfg.lips)}
-    if out.get("label_logits") is not None:
-        parts["state"] = state_loss(out["label_logits"], labels)
-    on = cfg.seed_losses
-    total = cfg.w_landmark * parts["lm"]
-    weights = {"corner": cfg.w_corner, "lip": cfg.w_lip, "state": cfg.w_state}
-    for k in on:
-        total = total + weights[k] * parts[k]
-    return total, {f"loss_{k}": v.detach() for k, v in parts.items()}
 
 
 # --------------------------------------------------------------------------------- damage and maps
@@ -467,39 +383,6 @@ def landmark_map(landmarks: torch.Tensor, size: int) -> torch.Tensor:
     return m.view(n, 1, size, size)
 
 
-def flip_batch(images: torch.Tensor, landmarks: torch.Tensor, which: torch.Tensor):
-    """Mirror the faces where ``which`` (N,) is True: images left-right, landmarks x -> W-1-x, re-indexed."""
-    if not bool(which.any()):
-        return images, landmarks
-    w = images.shape[-1]
-    flipped_lm = landmarks[:, list(FLIP_PERMUTATION)].clone()
-    flipped_lm[..., 0] = w - 1 - flipped_lm[..., 0]
-    sel = which.to(images.device).view(-1, 1, 1, 1)
-    images = torch.where(sel, images.flip(-1), images)
-    landmarks = torch.where(which.to(landmarks.device).view(-1, 1, 1), flipped_lm, landmarks)
-    return images, landmarks
-
-
-def _affine(images, landmarks, strength: float, g: torch.Generator):
-    """Random rotation (+-15 deg x strength), scale (1 +- 0.1 x s) and shift (+-5 % x s), per face."""
-    n, _, h, w = images.shape
-    r = torch.rand(n, 4, generator=g) * 2 - 1
-    ang = r[:, 0] * 15.0 * strength * np.pi / 180
-    sc = 1 + 0.1 * strength * r[:, 1]
-    sh = 0.05 * strength * r[:, 2:] * 2                                 # in normalised [-1, 1] units
-    cos, sin = torch.cos(ang) / sc, torch.sin(ang) / sc
-    theta = torch.stack([torch.stack([cos, -sin, sh[:, 0]], 1), torch.stack([sin, cos, sh[:, 1]], 1)], 1)
-    grid = F.affine_grid(theta.to(images), list(images.shape), align_corners=False)
-    out = F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
-    # output pixel u maps to input theta @ u (normalised); landmarks move by the inverse map
-    norm = (landmarks + 0.5) / torch.tensor([w, h], dtype=landmarks.dtype) * 2 - 1
-    A, t = theta[:, :, :2], theta[:, :, 2]
-    inv = torch.linalg.inv(A)
-    q = torch.einsum("nij,nkj->nki", inv, norm - t[:, None, :])
-    return out, (q + 1) / 2 * torch.tensor([w, h], dtype=landmarks.dtype) - 0.5
-
-
-# --------------------------------------------------------------------------------- training step
 def make_adam(params, lr: float, betas=(0.9, 0.999), weight_decay: float = 0.0) -> torch.optim.Optimizer:
     """Adam with torch's fused CPU/GPU kernel where it exists (multi-tensor otherwise)."""
     params = list(params)
@@ -507,38 +390,6 @@ def make_adam(params, lr: float, betas=(0.9, 0.999), weight_decay: float = 0.0) 
         return torch.optim.Adam(params, lr=lr, betas=tuple(betas), weight_decay=weight_decay, fused=True)
     except (RuntimeError, ValueError):
         return torch.optim.Adam(params, lr=lr, betas=tuple(betas), weight_decay=weight_decay, foreach=True)
-
-
-def augment_batch(cfg: Config, images: torch.Tensor, landmarks: torch.Tensor, g: torch.Generator):
-    """The training augmentation of both networks: LaFIn's flip (and, for real faces, an affine jitter)."""
-    if cfg.flip:
-        images, landmarks = flip_batch(images, landmarks, torch.rand(len(images), generator=g) < 0.5)
-    if cfg.affine > 0:
-        images, landmarks = _affine(images, landmarks, cfg.affine, g)
-    return images, landmarks
-
-
-def predictor_step(s, batch: dict) -> dict:
-    """One predictor update: augment, damage from the true landmarks, forward, the variant's loss.
-
-    ``s`` is the loop's :class:`helpers.core.loop.State` (model ``P``, optimiser ``P``, stream
-    ``damage``); ``batch`` has ``image`` (unmasked faces), ``landmarks`` and ``smiling``.
-    """
-    cfg, g, P = s.cfg, s.generators["damage"], s.models["P"]
-    images, lm = augment_batch(cfg, batch["image"].float().cpu(), batch["landmarks"].float().cpu(), g)
-    masks = damage_masks(lm, cfg.size, cfg.damage, g, cfg.margin_jitter)
-    images, lm, masks = images.to(s.device), lm.to(s.device), masks.to(s.device)
-    labels = batch["smiling"].long().clamp(min=0).to(s.device)
-    target = lm.clamp(0, cfg.size - 1)                                 # LaFIn clamps its targets
-    with s.autocast():
-        out = P(damage(images, masks), labels if P.label_input else None)
-    loss, parts = predictor_loss(out, target, labels, cfg)
-    if cfg.lr_schedule == "cosine":
-        frac = min(s.step / max(cfg.steps, 1), 1.0)
-        for group in s.optimizers["P"].param_groups:
-            group["lr"] = cfg.lr * (0.02 + 0.98 * 0.5 * (1 + np.cos(np.pi * frac)))
-    s.update("P", loss)
-    return {"loss": loss.detach(), **parts}
 
 
 @torch.no_grad()

@@ -3,7 +3,10 @@
 Three detectors work offline here: dlib's HOG + linear SVM (``helpers.faces.detect``), dlib's CNN
 (MMOD) detector whose weights ship in ``face-recognition-models``, and MTCNN (Zhang et al. 2016)
 whose weights ship in the ``facenet-pytorch`` wheel (``pip install --no-deps facenet-pytorch``;
-here with faces from 40 px, ``min_face_size=40``, which halves its image pyramid).
+here with faces from 40 px, ``min_face_size=40``, which halves its image pyramid, and the low
+stage thresholds :data:`MTCNN_THRESHOLDS`: with its defaults (0.6, 0.7, 0.7) it misses a quarter of
+the faces behind a drawn mask, with (0.1, 0.2, 0.2) it finds 95 % of them (held-out 300-W
+faces; the most confident box is still the face on these photos)).
 :func:`detect_faces` runs any of them; notebook 03 §9 compares their found-rates on real faces
 behind drawn face masks.
 
@@ -15,12 +18,17 @@ behind drawn face masks.
 1. the detector finds the face (the most confident box; none: the centred square of the photo);
 2. the box is turned into the crop the predictor was trained on (the 300-W rule: side 1.6 x the
    landmarks' box, centred, raised by 0.1 x its side) with a calibration measured on training
-   faces (``calibration``: side and centre offset relative to the detector's box);
-3. the hole is not known in a real photo: it starts as the lower half of the *mean* face placed in
-   the crop; the predictor reads the crop with that hole whitened, the hole is re-drawn from its
-   landmarks (:func:`helpers.faces.masks.half_face_mask`, a larger margin), and so on ``iterations`` times;
-4. the inpainter completes the hole guided by the final landmarks; the completed crop is pasted
-   back into the photo (only the hole's pixels change).
+   faces (``calibration``: side and centre offset relative to the detector's box; a release
+   carries its own in ``metrics.calibration``);
+3. the predictor reads the crop. A predictor trained on detector crops of masked and unmasked
+   photos (``crops="detector"``, :mod:`helpers.lafin.crops`) reads it as it is (``hole="none"``).
+   One trained only behind whitened holes (``hole="estimate"``) needs a hole: it starts as the
+   lower half of the *mean* face placed in the crop, is whitened, and is re-drawn from the
+   predicted landmarks (:func:`helpers.faces.masks.half_face_mask`, a larger margin) ``iterations`` times;
+4. with ``passes=2`` the crop is cut again by the landmark rule from the first pass's landmarks
+   and the predictor reads that crop (the crop of its training faces);
+5. the inpainter completes the hole (the half face below the final landmarks) guided by them;
+   the completed crop is pasted back into the photo (only the hole's pixels change).
 """
 from __future__ import annotations
 
@@ -32,18 +40,24 @@ import numpy as np
 import torch
 
 from helpers.core.images import to_tensor, to_uint8
+from helpers.core.release import Release
 from helpers.faces import detect as dlib_detect
 from helpers.faces.landmarks import mean_shape
 from helpers.faces.masks import half_face_mask
 from helpers.lafin.inpainter import InpaintGenerator, inpaint
 from helpers.lafin.model import LandmarkPredictor, damage, predict
 
-__all__ = ["DETECTORS", "detect_faces", "detector_available", "match_face", "crop_box", "crop_square",
+__all__ = ["DETECTORS", "MTCNN_THRESHOLDS", "HOLES", "detect_faces", "landmark_crop", "detector_available", "match_face", "crop_box", "crop_square",
            "MaskedFacePipeline", "PipelineResult", "DEFAULT_CALIBRATION"]
 
 DETECTORS = ("dlib_hog", "dlib_cnn", "mtcnn")
+#: MTCNN's P-, R- and O-net thresholds (facenet-pytorch's defaults: 0.6, 0.7, 0.7)
+MTCNN_THRESHOLDS = (0.1, 0.2, 0.2)
 #: crop side and centre offset (in units of the detector box side) when no calibration is given
 DEFAULT_CALIBRATION = {"side": 1.9, "dx": 0.0, "dy": -0.05}
+#: how the predictor meets the unknown hole: read the crop as it is, or whiten an estimated half face
+HOLES = ("none", "estimate")
+CROP_SCALE, CROP_SHIFT = 1.6, 0.1           # the landmark rule of the 300-W crops (data_scripts.prepare_300w)
 
 
 @functools.lru_cache(maxsize=1)
@@ -58,7 +72,8 @@ def _dlib_cnn():
 def _mtcnn():
     from facenet_pytorch import MTCNN
 
-    return MTCNN(keep_all=True, device="cpu", post_process=False, min_face_size=40)
+    return MTCNN(keep_all=True, device="cpu", post_process=False, min_face_size=40,
+                 thresholds=list(MTCNN_THRESHOLDS))
 
 
 def detector_available(name: str) -> bool:
@@ -128,6 +143,14 @@ def crop_box(box, calibration=None) -> tuple[float, float, float]:
     return (x0 + x1) / 2 + c["dx"] * s, (y0 + y1) / 2 + c["dy"] * s, c["side"] * s
 
 
+def landmark_crop(lm, scale: float = CROP_SCALE, shift: float = CROP_SHIFT) -> tuple[float, float, float]:
+    """(centre x, centre y, side) of the landmark rule: side ``scale`` x the landmarks' box, raised ``shift`` x its side."""
+    lm = np.asarray(lm, np.float64)
+    (x0, y0), (x1, y1) = lm.min(0), lm.max(0)
+    m = max(x1 - x0, y1 - y0)
+    return float((x0 + x1) / 2), float((y0 + y1) / 2 - shift * m), float(scale * m)
+
+
 def crop_square(image: np.ndarray, cx: float, cy: float, side: float, size: int) -> tuple[np.ndarray, np.ndarray]:
     """The square (centre, side) of ``image`` resized to ``size`` (black outside) and its 2x3 affine
     from photo to crop pixels (pixel-centre convention)."""
@@ -153,50 +176,79 @@ class PipelineResult:
 
 
 class MaskedFacePipeline:
-    """Photo (uint8 H, W, 3 RGB) -> :class:`PipelineResult` (see the module docstring)."""
+    """Photo (uint8 H, W, 3 RGB) -> :class:`PipelineResult` (see the module docstring).
 
-    def __init__(self, predictor: LandmarkPredictor, inpainter: InpaintGenerator | None = None,
-                 detector: str = "mtcnn", calibration: dict | None = None, iterations: int = 2,
-                 margin: float = 0.12, smiling: int = 0):
+    ``predictor`` / ``inpainter``: networks or :class:`helpers.core.release.Release` objects (a
+    predictor release brings its ``calibration`` and, from its config, ``hole`` and ``passes``).
+    """
+
+    def __init__(self, predictor, inpainter=None, detector: str = "mtcnn", calibration: dict | None = None,
+                 iterations: int = 2, margin: float = 0.12, smiling: int = 0, hole: str | None = None,
+                 passes: int | None = None):
         if detector not in DETECTORS:
             raise ValueError(f"detector must be one of {DETECTORS}, got {detector!r}")
         if iterations < 1:
             raise ValueError(f"iterations must be >= 1, got {iterations}")
+        cfg, metrics = None, {}
+        if isinstance(predictor, Release):
+            cfg, metrics, predictor = predictor.config, predictor.metrics, predictor.model
+        if isinstance(inpainter, Release):
+            inpainter = inpainter.model
+        detector_crops = getattr(cfg, "crops", "landmarks") == "detector"
+        hole = hole or ("none" if detector_crops else "estimate")
+        if hole not in HOLES:
+            raise ValueError(f"hole must be one of {HOLES}, got {hole!r}")
+        passes = passes if passes is not None else (2 if detector_crops else 1)
+        if passes not in (1, 2):
+            raise ValueError(f"passes must be 1 or 2, got {passes}")
         self.P, self.G, self.detector = predictor, inpainter, detector
-        self.calibration = dict(calibration or getattr(predictor, "manifest", {}).get("metrics", {})
-                                .get("calibration", {}).get(detector, DEFAULT_CALIBRATION))
+        self.calibration = dict(calibration or metrics.get("calibration", {}).get(detector, DEFAULT_CALIBRATION))
         self.iterations, self.margin, self.smiling = int(iterations), float(margin), int(smiling)
+        self.hole, self.passes = hole, int(passes)
 
     def landmarks_of_crop(self, crop: torch.Tensor, smiling: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """(landmarks (68, 2), hole (1, S, S)) of a face crop (3, S, S) in [-1, 1], hole unknown."""
         size = self.P.size
-        lm = torch.from_numpy(mean_shape(size)).float()
         lab = torch.tensor([self.smiling if smiling is None else int(smiling)])
-        for _ in range(self.iterations):
-            hole = half_face_mask(lm.numpy().clip(0, size - 1), size, margin=self.margin)
-            lm = predict(self.P, damage(crop[None], hole[None]), lab if self.P.label_input else None)["landmarks"][0]
+        lab = lab if self.P.label_input else None
+        if self.hole == "none":
+            lm = predict(self.P, crop[None], lab)["landmarks"][0]
+        else:
+            lm = torch.from_numpy(mean_shape(size)).float()
+            for _ in range(self.iterations):
+                hole = half_face_mask(lm.numpy().clip(0, size - 1), size, margin=self.margin)
+                lm = predict(self.P, damage(crop[None], hole[None]), lab)["landmarks"][0]
         hole = half_face_mask(lm.numpy().clip(0, size - 1), size, margin=self.margin)
         return lm, hole
+
+    def passes_of(self, img: np.ndarray, faces, smiling: int | None = None) -> list[tuple]:
+        """Every pass on a photo whose detections are ``faces``: ``[(crop, M, lm, hole, photo_lm), ...]``."""
+        h, w = img.shape[:2]
+        if faces:
+            cx, cy, side = crop_box(faces[0][0], self.calibration)
+        else:
+            cx, cy, side = w / 2, h / 2, float(min(h, w))
+        out = []
+        for k in range(self.passes):
+            if k:                                  # second pass: the landmark rule from the first pass
+                cx, cy, side = landmark_crop(out[-1][4])
+            crop_u8, M = crop_square(img, cx, cy, side, self.P.size)
+            crop = to_tensor(crop_u8)
+            lm, hole = self.landmarks_of_crop(crop, smiling)
+            A, t = M[:, :2], M[:, 2]
+            photo_lm = ((lm.numpy().astype(np.float64) - t) @ np.linalg.inv(A).T).astype(np.float32)
+            out.append((crop, M, lm, hole, photo_lm))
+        return out
 
     def __call__(self, photo: np.ndarray, smiling: int | None = None) -> PipelineResult:
         img = dlib_detect.check_image(photo)
         faces = detect_faces(img, self.detector)
         h, w = img.shape[:2]
-        if faces:
-            box = faces[0][0]
-            cx, cy, side = crop_box(box, self.calibration)
-        else:
-            box, (cx, cy, side) = None, (w / 2, h / 2, float(min(h, w)))
-        size = self.P.size
-        crop_u8, M = crop_square(img, cx, cy, side, size)
-        crop = to_tensor(crop_u8)
-        lm, hole = self.landmarks_of_crop(crop, smiling)
-        A, t = M[:, :2], M[:, 2]
-        photo_lm = ((lm.numpy().astype(np.float64) - t) @ np.linalg.inv(A).T).astype(np.float32)
+        crop, M, lm, hole, photo_lm = self.passes_of(img, faces, smiling)[-1]
         out_img, done = img.copy(), crop.clone()
         if self.G is not None:
             done = inpaint(self.G, crop[None], hole[None], lm[None])[0]
             back = cv2.warpAffine(to_uint8(done), M, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP)
             m = cv2.warpAffine(hole[0].numpy(), M, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP) > 0.5
             out_img[m] = back[m]
-        return PipelineResult(bool(faces), box, crop, hole, lm, photo_lm, done, out_img)
+        return PipelineResult(bool(faces), faces[0][0] if faces else None, crop, hole, lm, photo_lm, done, out_img)

@@ -1,6 +1,9 @@
-"""Both networks of the landmark-and-label paper through the shared loop, and their releases.
+"""Both networks of the landmark-and-label paper through the shared loop: the run's config, the method, releases.
 
-One :class:`LaFIn` method trains either network (``Config.net``)::
+:class:`Config` is one flat config per run made of the fields both networks share
+(:class:`helpers.lafin.model.SharedConfig`), the predictor's (:class:`~helpers.lafin.model.PredictorConfig`)
+and the inpainter's (:class:`~helpers.lafin.inpainter.InpainterConfig`); ``net`` selects which
+network trains and whose profile values apply. One :class:`LaFIn` method trains either network::
 
     python -m helpers.lafin train --profile demo --set variant=baseline --release lafin_baseline128
     python -m helpers.lafin train --profile demo --set variant=ours --release lafin_ours128
@@ -11,45 +14,74 @@ initialisation), the data order (:class:`helpers.core.loop.StepSampler`) and the
 stream (flips, hole kinds and margins). Evaluation draws nothing, so a stopped and resumed run
 equals an uninterrupted one (tests/test_lafin.py).
 
-Releases store float16 weights; every number in a manifest is measured on the float16 copy, so
-it is what the committed file gives.
+Releases store float16 weights; every number in a manifest is measured on the float16 copy
+(:mod:`helpers.lafin.evaluate`), so it is what the committed file gives. :func:`load_predictor`
+and :func:`load_inpainter` return :class:`helpers.core.release.Release`.
 """
 from __future__ import annotations
 
-import copy
-import datetime as _dt
-import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from torch import nn
 
-from helpers.core import files, loop, release as rel, runtime
-from helpers.faces import analysis
-from helpers.lafin.data import TEST_IDENTITIES, TEST_SEED, data_entry, folder_testset, make_testset, training_data
-from helpers.lafin.inpainter import (InpaintGenerator, build_inpainter, feature_maps, inpaint, inpainter_step,
-                                     make_optimizers)
-from helpers.lafin.measures import MOUTH, inpaint_measures, nme, predict_testset, predictor_measures
-from helpers.lafin.model import Config, LandmarkPredictor, build_predictor, damage, make_adam, predictor_step
+from helpers.core import loop, release as rel, runtime
+from helpers.lafin.crops import CropBank, box_residuals, calibration, detector_batch, detector_boxes, detector_crops
+from helpers.lafin.data import TEST_IDENTITIES, TEST_SEED, folder_faces, training_data
+from helpers.lafin.evaluate import (N_TEST, detector_crop_validation, eval_testset, inpainter_release_metrics, inpainter_validation,
+                                    predictor_release_metrics, predictor_validation)
+from helpers.lafin.inpainter import (INPAINTER_PROFILES, InpainterConfig, build_inpainter, feature_maps, inpaint,
+                                     inpainter_step, make_optimizers)
+from helpers.lafin.losses import predictor_step
+from helpers.lafin.model import NETS, PREDICTOR_PROFILES, PredictorConfig, build_predictor, damage, make_adam
 from helpers.lafin.real import real_measures
-from helpers.core import metrics
 
-__all__ = ["LaFIn", "METHOD", "train", "release", "remeasure", "load_predictor", "load_inpainter", "fp16_copy",
-           "eval_testset", "CHECK_N", "N_TEST", "DEMO_RELEASES"]
+__all__ = ["Config", "NET_PROFILES", "LaFIn", "METHOD", "train", "release", "load_predictor", "load_inpainter",
+           "load_release", "DEMO_RELEASES", "HEADLINE", "real_headline"]
 
-#: faces of the fixed test set measured by a release (predictors / inpainter) and by its test (CHECK_N)
-N_TEST = {"predictor": 300, "inpainter": 200}
-CHECK_N = 24
 #: the committed demo releases of notebook 03
 DEMO_RELEASES = {"baseline": "lafin_baseline128", "ours": "lafin_ours128", "inpainter": "lafin_inpaint128",
                  "real": "lafin_300w"}
+#: each network's changes to the dataclass defaults, per profile
+NET_PROFILES: dict[str, dict[str, dict]] = {"predictor": PREDICTOR_PROFILES, "inpainter": INPAINTER_PROFILES}
 
 
-def eval_testset(cfg: Config, n: int):
-    """The fixed test faces of a run: SynthFaces of unseen people, or the folder's test split."""
-    if cfg.data == "synthfaces":
-        return make_testset(n, cfg.size)
-    return folder_testset(cfg.data, cfg.size, "test", n=n)
+@dataclass
+class Config(PredictorConfig, InpainterConfig):
+    """Every knob of a run of the landmark-and-label paper, for ``net="predictor"`` or ``net="inpainter"``:
+    the shared fields, the predictor's and the inpainter's (each group in its network's file).
+
+    The dataclass defaults are the quick predictor; :data:`NET_PROFILES` holds each network's
+    changes per profile (``Config.demo(net="inpainter")`` takes the inpainter's demo values).
+    Old manifests load unchanged (``Config.from_dict``: the same flat keys).
+    """
+
+    CHOICES = {**PredictorConfig.CHOICES, **InpainterConfig.CHOICES}
+    POSITIVE = tuple(dict.fromkeys(PredictorConfig.POSITIVE + InpainterConfig.POSITIVE))
+
+    def predictor_config(self) -> PredictorConfig:
+        """The predictor's part of this config (shared + predictor fields)."""
+        return PredictorConfig.from_dict({k: v for k, v in self.to_dict().items()
+                                          if k in PredictorConfig.__dataclass_fields__})
+
+    def inpainter_config(self) -> InpainterConfig:
+        """The inpainter's part of this config (shared + inpainter fields)."""
+        return InpainterConfig.from_dict({k: v for k, v in self.to_dict().items()
+                                          if k in InpainterConfig.__dataclass_fields__})
+
+    @classmethod
+    def _make(cls, profile: str, overrides):
+        """A profile's config: the defaults, then :data:`NET_PROFILES` of the chosen net, then ``overrides``."""
+        if profile not in runtime.PROFILES:
+            raise ValueError(f"profile must be one of {runtime.PROFILES}, got {profile!r}")
+        cls._check_keys(overrides)
+        net = overrides.get("net", "predictor")
+        if net not in NETS:
+            raise ValueError(f"Config.net must be one of {NETS}, got {net!r}")
+        return cls(**{**NET_PROFILES[net][profile], "profile": profile, **overrides})
+
+
+Config.PROFILES = {k: PREDICTOR_PROFILES[k] for k in ("demo", "full")}
 
 
 class LaFIn(loop.Method):
@@ -60,10 +92,18 @@ class LaFIn(loop.Method):
     config_class = Config
 
     def dataset(self, cfg: Config):
+        if cfg.net == "predictor" and cfg.crops == "detector":
+            return CropBank(cfg.data, cfg.data_split or "train")   # photos, drawn masks, cached detector boxes
         return training_data(cfg)
 
     def build(self, cfg: Config, data, env: loop.Env) -> loop.Parts:
         extra = {"test": eval_testset(cfg, cfg.eval_n) if cfg.eval_every else None}
+        if cfg.net == "predictor" and cfg.crops == "detector":
+            extra["bank"] = data                    # helpers.lafin.crops.CropBank: the step cuts the crops
+            if cfg.eval_every:
+                test = CropBank(cfg.data, "test", data.detectors, progress=False)
+                extra["crop_test"] = {f"{d}_{c}": detector_crops(test, d, c, cfg.size, cfg.eval_n, data.calibration[d])
+                                      for d in ("mtcnn",) for c in ("drawn", "unmasked")}
         if cfg.net == "predictor":
             P = build_predictor(cfg)
             if cfg.init_release:
@@ -80,31 +120,22 @@ class LaFIn(loop.Method):
         return loop.Parts({"G": G, "D": D}, make_optimizers(cfg, G, D), {"damage": env.generator("damage")}, extra)
 
     def step(self, s: loop.State, batch: dict) -> dict:
-        return predictor_step(s, batch) if s.cfg.net == "predictor" else inpainter_step(s, batch)
+        if s.cfg.net == "inpainter":
+            return inpainter_step(s, batch)
+        if s.cfg.crops == "detector":            # cut the crops of the sampled photos (helpers.lafin.crops)
+            batch = detector_batch(s.cfg, s.extra["bank"], batch["index"].cpu(), s.generators["damage"])
+        return predictor_step(s, batch)
 
     def evaluate(self, s: loop.State) -> dict:
         ts = s.extra.get("test")
         if ts is None:
             return {}
         if s.cfg.net == "predictor":
-            m = predictor_measures(s.models["P"], ts, ("halfface",), s.cfg.lips)
-            return {f"val_{k.replace('halfface_', '')}": v for k, v in m.items() if not k.endswith("_n")
-                    and ("_all_" in k or "label_acc" in k or "corner_bias" in k)}
-        out = {}
-        net = s.extra.get("reader")
-        for kind in ts.masks:
-            m = ts.masks[kind]
-            done = inpaint(s.models["G"], ts.images * (1 - m), m, ts.landmarks)
-            p = metrics.hole_psnr(done, ts.images, m)
-            out[f"val_{kind}_psnr"] = float(p[torch.isfinite(p)].mean())
-            out[f"val_{kind}_ssim"] = float(metrics.hole_ssim(done, ts.images, m).mean())
-            # a 2-px grid of the up-sampling, minus the true face's (0 = as smooth as the truth)
-            out[f"val_{kind}_checker"] = float(metrics.checker_energy(done, m).mean()
-                                               - metrics.checker_energy(ts.images, m).mean())
-            if net is not None:     # blur cannot score here: the completed mouth must have its shape
-                lm = analysis.analyse(done, net)["landmarks"]
-                out[f"val_{kind}_mouth_nme"] = float(100 * nme(lm, ts.landmarks, MOUTH).mean())
-        return out
+            out = predictor_validation(s.models["P"], ts, s.cfg.lips)
+            if "crop_test" in s.extra:
+                out.update(detector_crop_validation(s.models["P"], s.extra["crop_test"]))
+            return out
+        return inpainter_validation(s.models["G"], ts, s.extra.get("reader"))
 
     def samples(self, s: loop.State):
         ts = s.extra.get("test")
@@ -123,11 +154,12 @@ class LaFIn(loop.Method):
         return release(res, name, command)
 
     def evaluate_release(self, name: str) -> dict:
-        man = rel.read_manifest(name)
-        cfg = Config.from_dict(man["config"])
+        cfg = Config.from_dict(rel.read_manifest(name)["config"])
         if cfg.net == "predictor":
-            return predictor_release_metrics(load_predictor(name), cfg, N_TEST["predictor"])
-        return inpainter_release_metrics(load_inpainter(name), cfg, N_TEST["inpainter"])
+            return predictor_release_metrics(load_predictor(name).model, cfg, N_TEST["predictor"])
+        predictors = {k: load_predictor(DEMO_RELEASES[k]).model for k in ("baseline", "ours")
+                      if (runtime.CHECKPOINT_DIR / f"{DEMO_RELEASES[k]}.json").exists() and cfg.data == "synthfaces"}
+        return inpainter_release_metrics(load_inpainter(name).model, cfg, N_TEST["inpainter"], predictors)
 
 
 METHOD = LaFIn()
@@ -146,68 +178,28 @@ def train(cfg: Config | None = None, run_dir=None, budget_minutes: float | None 
 
 
 # ------------------------------------------------------------------------------------------ releases
-def fp16_copy(model: nn.Module) -> nn.Module:
-    """An eval-mode CPU copy whose floating tensors went through float16: what a release file holds."""
-    out = copy.deepcopy(model).cpu().float()
-    with torch.no_grad():
-        for t in list(out.parameters()) + list(out.buffers()):
-            if t.is_floating_point():
-                t.copy_(t.half().float())
-    return out.eval()
-
-
-def predictor_release_metrics(P: LandmarkPredictor, cfg: Config, n: int) -> dict:
-    """What a predictor release records: :func:`predictor_measures` on ``n`` test faces and a
-    ``check`` block on the first :data:`CHECK_N` (the one the tests recompute)."""
-    ts = eval_testset(cfg, n)
-    kinds = tuple(ts.masks)
-    out = predictor_measures(P, ts, kinds, cfg.lips)
-    out["check"] = predictor_check(P, cfg)
-    out["n_test"] = len(ts)
-    return out
-
-
-def predictor_check(P: LandmarkPredictor, cfg: Config) -> dict:
-    """The ``check`` block of a predictor release: :func:`predictor_measures` on the test set of
-    :data:`CHECK_N` faces drawn alone (``make_testset(n)`` is not a prefix of a larger one)."""
-    return predictor_measures(P, eval_testset(cfg, CHECK_N), ("halfface",), cfg.lips)
-
-
-def inpainter_check(G: InpaintGenerator, cfg: Config) -> dict:
-    """The ``check`` block of an inpainter release: hole PSNR and L1 on the :data:`CHECK_N`-face test set."""
-    small = eval_testset(cfg, CHECK_N)
-    m = small.masks["halfface"]
-    done = inpaint(G, small.images * (1 - m), m, small.landmarks)
-    p = metrics.hole_psnr(done, small.images, m)
-    return {"halfface_psnr": round(float(p[torch.isfinite(p)].mean()), 4),
-            "halfface_l1": round(float(metrics.hole_l1(done, small.images, m).mean()), 5)}
-
-
-def inpainter_release_metrics(G: InpaintGenerator, cfg: Config, n: int, predictors=None, net=None,
-                              directory=None) -> dict:
-    """Inpainting quality with the true landmarks (and, given ``predictors`` = {name: release},
-    with each predictor's landmarks) on ``n`` test faces, both hole kinds; plus the ``check`` block.
-    ``net``: the face-analysis network that measures (default the ``analysis128`` release)."""
-    ts = eval_testset(cfg, n)
-    net = analysis.load() if net is None else net
-    out = {"n_test": len(ts), "tables": {}}
-    loaded = {k: load_predictor(v, directory) for k, v in (predictors or {}).items()}
-    for kind in ts.masks:
-        sources = {"true": ts.landmarks}
-        for k, P in loaded.items():
-            sources[k] = predict_testset(P, ts, kind)["landmarks"]
-        t = inpaint_measures(G, ts, kind, sources, net)
-        out["tables"][kind] = {r: {c: round(float(v), 5) for c, v in row.items()} for r, row in t.iterrows()}
-        for c in ("psnr", "ssim", "l1", "perceptual", "fid", "kid"):
-            out[f"{kind}_{c}"] = round(float(t.loc["true", c]), 5)
-    out["check"] = inpainter_check(G, cfg)
-    return out
-
-
 HEADLINE = {"predictor": ("halfface_all_nme", "halfface_all_nme_mouth", "halfface_Smiling_corner_bias",
                           "halfface_No_Smiling_corner_bias", "facemask_all_nme"),
             "inpainter": ("halfface_psnr", "halfface_ssim", "halfface_perceptual", "facemask_psnr"),
-            "real": ("real_unmasked_nme", "real_halfface_nme", "real_facemask_nme", "real_drawn_mask_nme")}
+            "real": ("real_unmasked_nme", "real_halfface_nme", "real_facemask_nme", "real_drawn_mask_nme"),
+            "real_pipeline": ("real_pipeline_mtcnn_masked_nme", "real_pipeline_mtcnn_masked_found",
+                              "real_pipeline_mtcnn_masked_within_8", "real_pipeline_mtcnn_unmasked_nme",
+                              "real_unmasked_nme", "real_drawn_mask_nme")}
+
+
+def real_headline(real: dict) -> dict:
+    """Flat numbers of :func:`helpers.lafin.real.real_measures` for a manifest: ``real_<condition>_nme``
+    of the landmark crops and ``real_pipeline_<detector>_<masked|unmasked>_<nme|found|within_8>`` of
+    the pipeline's last pass (``..._pass1_...`` for the first)."""
+    out = {f"real_{k}_nme": round(v["nme"], 4) for k, v in real.get("predictor", {}).items()}
+    for det, passes in real.get("pipelines", {}).items():
+        last = max(passes)
+        for pas, conds in passes.items():
+            tag = "" if pas == last else f"_{pas}"
+            for cond, v in conds.items():
+                for key, name in (("nme", "nme"), ("found_rate", "found"), ("within_8", "within_8")):
+                    out[f"real_pipeline_{det}{tag}_{cond}_{name}"] = round(v[key], 4)
+    return out
 
 
 def _test_note(cfg: Config, n: int) -> str:
@@ -233,24 +225,30 @@ def release(res: loop.TrainResult, name: str, command: str, directory=None, pred
               if (k == "step" or k.startswith("val_")) and v == v} for r in curve]
     n = N_TEST[cfg.net] if cfg.profile != "quick" else 32
     if cfg.net == "predictor":
-        P = fp16_copy(res.models["P"])
+        P = rel.fp16_copy(res.models["P"])
         metrics_ = predictor_release_metrics(P, cfg, n)
         if cfg.data != "synthfaces" and not cfg.label_input:
-            metrics_["real"] = real_measures(P, cfg.data)
+            cal = None
+            if cfg.crops == "detector":                # the crop rule measured on the training boxes
+                boxes = detector_boxes(cfg.data, cfg.data_split or "train")
+                res_ = box_residuals(boxes, folder_faces(cfg.data, cfg.data_split, 256)["landmarks"])
+                cal = {d: calibration(res_, d) for d in boxes["boxes"]}
+            metrics_["real"] = real_measures(P, cfg.data, calibration=cal)
             metrics_["calibration"] = metrics_["real"].get("calibration", {})
-            for k, v in metrics_["real"]["predictor"].items():
-                metrics_[f"real_{k}_nme"] = round(v["nme"], 4)
-        models, head = {"P": P}, HEADLINE["predictor"] if cfg.data == "synthfaces" else HEADLINE["real"]
+            metrics_.update(real_headline(metrics_["real"]))
+        models, head = {"P": P}, (HEADLINE["predictor"] if cfg.data == "synthfaces" else
+                                  HEADLINE["real_pipeline"] if cfg.crops == "detector" else HEADLINE["real"])
         notes = (f"Landmark predictor, variant '{cfg.variant}' (label input: {cfg.label_input}; losses: "
                  f"landmark + {', '.join(cfg.seed_losses) or 'nothing else'}); load with "
                  f"helpers.lafin.load_predictor(name). Test: {_test_note(cfg, n)}; errors in % of the "
                  f"inter-ocular distance, by the true Smiling label.")
     else:
-        G = fp16_copy(res.models["G"])
+        G = rel.fp16_copy(res.models["G"])
         if predictors is None:
             predictors = {k: DEMO_RELEASES[k] for k in ("baseline", "ours")
                           if (Path(directory) / f"{DEMO_RELEASES[k]}.json").exists() and cfg.data == "synthfaces"}
-        metrics_ = inpainter_release_metrics(G, cfg, n, predictors, analysis_net, directory)
+        loaded = {k: load_predictor(v, directory).model for k, v in predictors.items()}
+        metrics_ = inpainter_release_metrics(G, cfg, n, loaded, analysis_net)
         metrics_["predictors"] = dict(predictors)
         models, head = {"G": G}, HEADLINE["inpainter"]
         notes = (f"LaFIn inpainting generator (trained with the true landmarks; discriminator not stored); "
@@ -259,53 +257,36 @@ def release(res: loop.TrainResult, name: str, command: str, directory=None, pred
                  f"features: {cfg.features} ({cfg.feature_release}).")
     metrics_["steps"] = res.step
     return rel.save_release(models, name, command=command, config=cfg.to_dict(), train_seconds=res.train_seconds,
-                            metrics=metrics_, data=data_entry(cfg), curve=curve, headline=head,
+                            metrics=metrics_,
+                            data=rel.data_entry(cfg.data, expression=cfg.expression, n_train=cfg.n_train,
+                                                seed=cfg.data_seed), curve=curve, headline=head,
                             dtype=torch.float16, directory=directory,
                             notes=notes + f" {res.precision}, {cfg.threads or torch.get_num_threads()} thread(s), "
                                           f"{res.cpu_seconds / 60:.1f} CPU-minutes. Weights float16; every number "
                                           f"measured on the float16 weights.")
 
 
-def load_predictor(name: str = DEMO_RELEASES["ours"], directory=None) -> LandmarkPredictor:
-    """A committed predictor (eval mode, CPU); ``.config`` and ``.manifest`` attached."""
+def load_release(name: str, directory=None) -> rel.Release:
+    """A committed release of either network: ``.model`` (``.P`` or ``.G``, eval mode, CPU),
+    ``.config`` (:class:`Config`), ``.manifest``."""
     directory = directory or runtime.CHECKPOINT_DIR
     cfg = Config.from_dict(rel.read_manifest(name, directory)["config"])
-    if cfg.net != "predictor":
-        raise ValueError(f"release {name!r} is a {cfg.net}, not a landmark predictor")
-    P = build_predictor(cfg)
-    P.manifest = rel.load_release(name, {"P": P}, directory)
-    P.config = cfg
-    return P.eval()
+    models = {"P": build_predictor(cfg)} if cfg.net == "predictor" else {"G": build_inpainter(cfg)[0]}
+    manifest = rel.load_release(name, models, directory)
+    return rel.Release(name, {k: m.eval() for k, m in models.items()}, cfg, manifest)
 
 
-def load_inpainter(name: str = DEMO_RELEASES["inpainter"], directory=None) -> InpaintGenerator:
-    """The committed inpainting generator (eval mode, CPU); ``.config`` and ``.manifest`` attached."""
-    directory = directory or runtime.CHECKPOINT_DIR
-    cfg = Config.from_dict(rel.read_manifest(name, directory)["config"])
-    if cfg.net != "inpainter":
-        raise ValueError(f"release {name!r} is a {cfg.net}, not an inpainting generator")
-    G, _ = build_inpainter(cfg)
-    G.manifest = rel.load_release(name, {"G": G}, directory)
-    G.config = cfg
-    return G.eval()
+def load_predictor(name: str = DEMO_RELEASES["ours"], directory=None) -> rel.Release:
+    """A committed landmark predictor: :func:`load_release`, refused unless ``name`` is a predictor."""
+    r = load_release(name, directory)
+    if r.config.net != "predictor":
+        raise ValueError(f"release {name!r} is a {r.config.net}, not a landmark predictor")
+    return r
 
 
-def remeasure(name: str, command: str, directory=None) -> dict:
-    """Recompute the ``check`` block of a committed release (predictor or inpainter) and rewrite its
-    manifest (weights, sha256, curve and the other metrics stay as they are).
-
-    Needed where a release was written before its check was drawn exactly as the tests draw it
-    (:func:`predictor_check`, :func:`inpainter_check`); the manifest records ``remeasured``."""
-    directory = directory or runtime.CHECKPOINT_DIR
-    net = rel.read_manifest(name, directory)["config"].get("net", "predictor")
-    model = load_predictor(name, directory) if net == "predictor" else load_inpainter(name, directory)
-    man = dict(model.manifest)
-    if net == "predictor":
-        check = predictor_check(model, model.config)
-    else:
-        check = inpainter_check(model, model.config)
-    man["metrics"] = {**man["metrics"], "check": json.loads(json.dumps(check))}
-    man["remeasured"] = {"what": "metrics.check", "command": command, "previous_created": man.get("created"),
-                         "at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
-    files.atomic_write_bytes(Path(directory) / f"{name}.json", json.dumps(man, indent=1).encode())
-    return man
+def load_inpainter(name: str = DEMO_RELEASES["inpainter"], directory=None) -> rel.Release:
+    """The committed inpainting generator: :func:`load_release`, refused unless ``name`` is an inpainter."""
+    r = load_release(name, directory)
+    if r.config.net != "inpainter":
+        raise ValueError(f"release {name!r} is a {r.config.net}, not an inpainting generator")
+    return r

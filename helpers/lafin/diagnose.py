@@ -1,4 +1,4 @@
-"""The ablation of the landmark-and-label paper's additions: every variant trained with the same budget by one command.
+"""Diagnosis of the landmark-and-label paper's additions: the ablation, every variant trained with the same budget by one command.
 
 ::
 
@@ -8,7 +8,7 @@ trains the six predictors of :data:`helpers.lafin.model.VARIANTS` (baseline, + l
 + label + one of the three losses, all) with one config except ``variant`` and a smaller step
 budget than the released predictors (:data:`STEPS`), measures each on the same test faces and
 writes one JSON: the command, the shared config, and per row the training seconds and the
-measures of :func:`helpers.lafin.measures.predictor_measures` (both hole kinds, by label).
+measures of :func:`helpers.lafin.evaluate.predictor_measures` (both hole kinds, by label).
 Each row has its own run directory under ``runs/lafin-ablation-<profile>/``: an interrupted
 ablation continues where it stopped when the same command runs again.
 """
@@ -19,9 +19,10 @@ from pathlib import Path
 import pandas as pd
 
 from helpers.core import runtime
-from helpers.lafin.measures import predictor_measures
-from helpers.lafin.model import VARIANTS, Config
-from helpers.lafin.train import eval_testset, fp16_copy, train
+from helpers.core.release import fp16_copy
+from helpers.lafin.evaluate import eval_testset, predictor_measures
+from helpers.lafin.model import VARIANTS
+from helpers.lafin.train import Config, train
 
 __all__ = ["ROWS", "STEPS", "N_TEST", "ablation", "ablation_table"]
 

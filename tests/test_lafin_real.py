@@ -1,0 +1,103 @@
+"""helpers.lafin on real-photo-style folders, generated here (SynthFaces written in the on-disk format):
+the config split, detector-crop training (cached boxes), the pipeline's passes and ``real`` on a test-only folder.
+
+Nothing here reads ``../shared`` or ``data/``.
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from helpers import lafin as L
+from helpers.faces.data import FaceWriter
+from helpers.lafin import crops as K
+from helpers.synthfaces import SynthFaces
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def _folder(root, n_train=6, n_test=4):
+    """SynthFaces at 256 px with their landmarks, as a folder with train and test rows (n_train may be 0)."""
+    sf = SynthFaces(seed=3, size=256, mask_prob=0.0)
+    with FaceWriter(root) as w:
+        for i in range(n_train + n_test):
+            f = sf.sample(i)
+            w.add(f["image"], file=f"f{i}.png", split="train" if i < n_train else "test",
+                  landmarks=np.asarray(f["landmarks"], np.float32))
+    (root / "data.json").write_text(json.dumps({"name": "generated SynthFaces", "licence": "MIT (this repository)"}))
+    return root
+
+
+def test_config_groups_each_network_and_old_manifests_load():
+    pred = set(L.PredictorConfig.__dataclass_fields__) - set(L.SharedConfig.__dataclass_fields__)
+    inp = set(L.InpainterConfig.__dataclass_fields__) - set(L.SharedConfig.__dataclass_fields__)
+    assert {"variant", "width_mult", "w_corner", "crops"} <= pred and {"width", "res_blocks", "w_style"} <= inp
+    assert not pred & inp
+    cfg = L.Config.demo(net="inpainter")
+    assert cfg.inpainter_config().width == cfg.width and not hasattr(cfg.inpainter_config(), "variant")
+    from helpers.core import release as rel
+    for name in ("lafin_300w", "lafin_ours128", "lafin_inpaint128"):
+        old = rel.read_manifest(name)["config"]
+        assert L.Config.from_dict(old).to_dict() == {**L.Config.from_dict(old).to_dict(), **old}
+    with pytest.raises(ValueError, match="crop_mix"):
+        L.Config.quick(crop_mix=(1, 0))
+
+
+def test_detector_crops_train_and_resume(tmp_path):
+    root = _folder(tmp_path / "faces")
+    boxes = K.detector_boxes(root, "train", progress=False)
+    assert set(boxes["boxes"]) == set(K.BOX_DETECTORS) and len(boxes["boxes"]["mtcnn"]["drawn"]) == 6
+    assert (root / "detector_boxes_train.json").exists()                    # cached: the next call reads it
+    bank = K.CropBank(root, "train", progress=False)
+    b = K.sample_crops(bank, torch.arange(6), 64, torch.Generator().manual_seed(0))
+    assert b["image"].shape == (6, 3, 64, 64) and b["landmarks"].shape == (6, 68, 2)
+    assert float(b["image"].min()) >= -1 and float(b["image"].max()) <= 1
+    cfg = L.Config.quick(data=str(root), crops="detector", variant="baseline", size=64, batch=2, steps=4,
+                         log_every=1, save_every=2, eval_every=2, eval_n=4)
+    a = L.train(cfg, tmp_path / "a", progress=False)
+    assert {"val_mtcnn_drawn_nme", "val_mtcnn_unmasked_nme"} <= set(a.history.columns)
+    L.train(cfg, tmp_path / "b", max_steps=2, progress=False)
+    r = L.train(cfg, tmp_path / "b", progress=False)
+    for k, v in a.models["P"].state_dict().items():
+        assert torch.equal(v, r.models["P"].state_dict()[k]), k
+    with pytest.raises(ValueError, match="face folder"):
+        L.Config.quick(crops="detector")
+
+
+def test_pipeline_passes_and_release_calibration():
+    face = SynthFaces(seed=5, size=128, mask_prob=1.0).sample(0)
+    photo = np.full((200, 260, 3), 180, np.uint8)
+    photo[30:158, 60:188] = face["image"]
+    P = L.LandmarkPredictor(64, width_mult=0.35, head_init="mean_shape")
+    one = L.MaskedFacePipeline(P, None, detector="dlib_hog", hole="none", passes=1)
+    two = L.MaskedFacePipeline(P, None, detector="dlib_hog", hole="none", passes=2)
+    faces = L.detect_faces(photo, "dlib_hog")
+    r1, r2 = one.passes_of(photo, faces), two.passes_of(photo, faces)
+    assert len(r1) == 1 and len(r2) == 2 and np.allclose(r1[0][4], r2[0][4])
+    assert two(photo).landmarks.shape == (68, 2)
+    with pytest.raises(ValueError, match="passes"):
+        L.MaskedFacePipeline(P, passes=3)
+
+
+def test_real_command_on_a_test_only_folder(tmp_path, capsys):
+    from helpers.lafin.__main__ import COMMANDS
+    from helpers.core import cli
+    root = _folder(tmp_path / "faces", n_train=0, n_test=3)
+    out = tmp_path / "real.json"
+    rc = cli.main(L.METHOD, ["real", "--data", str(root), "--release", "lafin_300w", "--json", str(out)],
+                  module="helpers.lafin", commands=COMMANDS)
+    assert rc == 0
+    res = json.loads(out.read_text())
+    assert res["n_test"] == 3 and "test split" in res["mean_shape_of"]
+    assert {"unmasked", "drawn_mask", "drawn_mask_as_drawn"} <= set(res["predictor"])
+    assert set(res["pipelines"]["mtcnn"]) == {"pass1", "pass2"}
+    assert res["command"].startswith("python -m helpers.lafin real --data")
