@@ -10,13 +10,7 @@ from helpers import glcic as G
 from helpers.glcic import data as GD, evaluate as E
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One thread: tiny ops on a shared 2-core CPU are much faster without OpenMP barriers."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _cfg(**kw):

@@ -17,12 +17,7 @@ from helpers.idvae.model import Config
 from helpers.synthfaces import expression_aus, render
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 # ----------------------------------------------------------------------------- k-means accuracy

@@ -14,12 +14,7 @@ from helpers.stylegan2 import exercises
 from helpers.stylegan2.model import ModulatedConv2d, make_kernel, upfirdn2d
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def tiny_net():

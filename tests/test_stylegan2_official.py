@@ -18,12 +18,7 @@ from helpers.stylegan2.model import Discriminator, Generator
 REFERENCES = {"rosinality": Path(os.environ.get("STYLEGAN2_REFERENCE", "/tmp/ref/rosinality"))}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def nets(size=32, clamp=None):

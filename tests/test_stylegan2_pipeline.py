@@ -10,12 +10,7 @@ from helpers.stylegan2 import evaluate as ev
 from helpers.stylegan2.project import latent_noise_scale, learning_rate, masked_perceptual
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
