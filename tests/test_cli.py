@@ -46,6 +46,19 @@ def test_bench_results_merge_keeps_what_was_not_re_measured():
     new = {"machine": {"cpu": "new"}, "profiles": {"demo": {"s": 5}}}
     out = cli.merge_results(old, new)
     assert out == {"machine": {"cpu": "new"}, "profiles": {"demo": {"s": 5}, "full": {"s": 2}}, "reference": {"r": 3}}
+    timing = cli.merge_results({"t": {"sec_best": 1, "share_best": 0.5}}, {"t": {"sec_best": 2}})
+    assert timing == {"t": {"sec_best": 2}}          # no share left over from the earlier run
+
+
+def test_bench_file_says_which_entries_an_earlier_machine_measured():
+    old = {"machine": {"cpu": "old"}, "matmul_gflops": {"fp32": 1}, "profiles": {"demo": {"s": 1}, "full": {"s": 2}}}
+    new = {"machine": {"cpu": "new"}, "matmul_gflops": {"fp32": 2}, "profiles": {"demo": {"s": 5}}}
+    out = cli.merge_bench_file(old, new)
+    assert out["earlier_runs"] == [{"machine": {"cpu": "old"}, "entries": ["profiles/full"], "matmul_gflops": {"fp32": 1}}]
+    assert out["matmul_gflops"] == {"fp32": 2} and out["profiles"]["full"] == {"s": 2}
+    again = cli.merge_bench_file(out, {**new, "profiles": {"demo": {"s": 6}, "full": {"s": 7}}})
+    assert again["earlier_runs"] == out["earlier_runs"]          # nothing kept this time: no new entry
+    assert "earlier_runs" not in cli.merge_bench_file(old, old)
 
 
 def test_progress_bars_only_where_asked(monkeypatch):

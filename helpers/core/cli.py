@@ -36,7 +36,7 @@ from helpers.core import runtime
 from helpers.core.config import parse_set
 from helpers.core.loop import distributed_env, train
 
-__all__ = ["main", "make_config", "command_line", "Command", "merge_results"]
+__all__ = ["main", "make_config", "command_line", "Command", "merge_results", "merge_bench_file"]
 
 
 @dataclass(frozen=True)
@@ -73,12 +73,41 @@ def merge_results(old, new):
     ``make bench`` re-times the demo profile; the file keeps the other profiles and comparisons
     measured before. The top-level ``machine`` is the newest run's (what the README's speed table shows).
     """
-    if isinstance(old, dict) and isinstance(new, dict):
+    timed = isinstance(new, dict) and any(k in new for k in ("sec_best", "steps_per_s_best"))
+    if isinstance(old, dict) and isinstance(new, dict) and not timed:     # a timing is replaced whole
         out = dict(old)
         for k, v in new.items():
             out[k] = merge_results(old[k], v) if k in old and k != "machine" else v
         return out
     return new
+
+
+def _kept_paths(old, new, path=()):
+    """Key paths of ``old`` that ``new`` does not hold (what a merge keeps from the earlier run)."""
+    if not isinstance(old, dict):
+        return []
+    if not isinstance(new, dict):
+        return []
+    out = []
+    for k, v in old.items():
+        if k not in new:
+            out.append("/".join(path + (str(k),)))
+        else:
+            out += _kept_paths(v, new[k], path + (str(k),))
+    return out
+
+
+def merge_bench_file(old: dict, new: dict) -> dict:
+    """A benchmark file re-measured in part: :func:`merge_results`, and ``earlier_runs`` says which
+    entries an earlier run measured, on what machine and at what matmul rate (their shares are of
+    that rate), so no number is credited to the wrong run."""
+    out = merge_results(old, new)
+    kept = [k for k in _kept_paths(old, new) if k != "earlier_runs"]
+    if kept:
+        run = {"machine": old.get("machine"), "entries": kept,
+               **{k: v for k, v in old.items() if k.startswith("matmul")}}
+        out["earlier_runs"] = [*old.get("earlier_runs", []), run]
+    return out
 
 
 def _parser(prog: str, description: str, commands=()) -> argparse.ArgumentParser:
@@ -186,7 +215,7 @@ def main(method, argv: list[str] | None = None, module: str | None = None, bench
         if args.json:
             out = Path(args.json)
             if out.exists() and not args.replace:
-                res = merge_results(json.loads(out.read_text()), json.loads(json.dumps(res, default=str)))
+                res = merge_bench_file(json.loads(out.read_text()), json.loads(json.dumps(res, default=str)))
             atomic_write_bytes(out, json.dumps(res, indent=1, default=str).encode())
             print(f"wrote {out}")
         return 0

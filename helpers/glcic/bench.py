@@ -230,9 +230,11 @@ def bench(profiles=("quick", "demo", "full"), repeats: int = 3, reference: str |
         prec = "bf16" if cfg.precision in ("bf16", "mixed", "auto") and B.native_bf16() else "fp32"
         n = iters or (10 if p == "quick" else 3 if p == "demo" else 1)
         r = {}
-        for name, fn in our_steps(cfg, precision=prec).items():
-            t = B.time_fn(fn, n, repeats)
-            r[name] = {"flops": B.count_flops(fn), **t, "precision": prec}
+        for precision in dict.fromkeys((prec, "fp32")):     # the profile's precision, and fp32 beside it
+            for name, fn in our_steps(cfg, precision=precision).items():
+                t = B.time_fn(fn, n, repeats)
+                key = name if precision == prec else f"{name} {precision}"
+                r[key] = {"flops": B.count_flops(fn), **t, "precision": precision}
         r["config"] = {k: getattr(cfg, k) for k in ("size", "local_size", "width", "batch")}
         res["profiles"][p] = r
     cmp_cfg = Config.quick(**COMPARE)
