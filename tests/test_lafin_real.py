@@ -71,6 +71,15 @@ def test_detector_crops_train_and_resume(tmp_path):
         assert torch.equal(v, r.models["P"].state_dict()[k]), k
     with pytest.raises(ValueError, match="face folder"):
         L.Config.quick(crops="detector")
+    path = L.release(a, "tiny_det", "python -m helpers.lafin train ...", directory=tmp_path)
+    man = json.loads(path.with_suffix(".json").read_text())
+    assert set(man["metrics"]["calibration"]) == set(K.BOX_DETECTORS) and man["metrics"]["real"]["pipeline_hole"] == "none"
+    assert "real_pipeline_mtcnn_masked_nme" in man["metrics"] and "check_synthfaces" in man["metrics"]
+    r = L.load_predictor("tiny_det", tmp_path)
+    from helpers.lafin.evaluate import predictor_check_synthfaces
+    assert predictor_check_synthfaces(r.model, r.config) == pytest.approx(man["metrics"]["check_synthfaces"], abs=2e-3)
+    pipe = L.MaskedFacePipeline(r)
+    assert pipe.hole == "none" and pipe.passes == 2 and pipe.calibration == man["metrics"]["calibration"]["mtcnn"]
 
 
 def test_pipeline_passes_and_release_calibration():
@@ -96,8 +105,10 @@ def test_real_command_on_a_test_only_folder(tmp_path, capsys):
     rc = cli.main(L.METHOD, ["real", "--data", str(root), "--release", "lafin_300w", "--json", str(out)],
                   module="helpers.lafin", commands=COMMANDS)
     assert rc == 0
-    res = json.loads(out.read_text())
+    res = json.loads(out.read_text())["releases"]["lafin_300w"]
     assert res["n_test"] == 3 and "test split" in res["mean_shape_of"]
     assert {"unmasked", "drawn_mask", "drawn_mask_as_drawn"} <= set(res["predictor"])
     assert set(res["pipelines"]["mtcnn"]) == {"pass1", "pass2"}
-    assert res["command"].startswith("python -m helpers.lafin real --data")
+    assert json.loads(out.read_text())["command"].startswith("python -m helpers.lafin real --data")
+    t = L.claims.pipeline_table({"before": res})
+    assert ("before", "mtcnn", "pass2") in t.index and "masked_found" in t.columns

@@ -56,3 +56,31 @@ def test_real_face_release_loads_and_says_what_it_is():
     assert out.shape == (1, 68, 2) and torch.isfinite(out).all()
 
 
+
+
+@pytest.mark.parametrize("key", ["real", "real_landmark_crops"])
+def test_real_face_releases_say_what_they_are(key):
+    name = L.DEMO_RELEASES[key]
+    man = _manifest(name)
+    assert man["dtype"] == "float16" and "research" in man["data"]["licence"]
+    assert man["bytes"] <= 10_000_000
+    r = L.load_predictor(name)
+    assert not r.model.label_input and r.config.data != "synthfaces"
+    assert {"unmasked", "halfface", "facemask", "drawn_mask"} <= set(man["metrics"]["real"]["predictor"])
+
+
+def test_detector_crop_release_reproduces_its_check():
+    """The real-face predictor's check needs no data folder: the SynthFaces test faces (check_synthfaces)."""
+    name = L.DEMO_RELEASES["real"]
+    man = _manifest(name)
+    r = L.load_predictor(name)
+    assert r.config.crops == "detector" and man["command"].startswith("python -m helpers.lafin train") \
+        and "--release " + name in man["command"]
+    got = predictor_check_synthfaces(r.model, r.config)
+    for k, v in man["metrics"]["check_synthfaces"].items():
+        assert got[k] == pytest.approx(v, abs=2e-3), k
+    m = man["metrics"]
+    pipe = m["real"]["pipelines"]["mtcnn"]
+    assert {"pass1", "pass2"} <= set(pipe) and {"masked", "unmasked"} <= set(pipe["pass2"])
+    assert m["real_pipeline_mtcnn_masked_nme"] == pytest.approx(pipe["pass2"]["masked"]["nme"], abs=1e-3)
+    assert set(m["calibration"]) >= {"mtcnn", "dlib_hog"}

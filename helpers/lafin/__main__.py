@@ -3,7 +3,7 @@
 ::
 
     python -m helpers.lafin ablation --profile demo --threads 2 --json benchmarks/lafin_ablation.json
-    python -m helpers.lafin real --data data/helen68 --release lafin_300w --json benchmarks/lafin_real.json
+    python -m helpers.lafin real --data data/helen68 --release lafin_300w lafin_300w_det --json benchmarks/lafin_real.json
     python -m helpers.lafin remeasure lafin_baseline128 lafin_ours128
 """
 from __future__ import annotations
@@ -55,7 +55,7 @@ def _ablation(args, command: str) -> int:
 def _real_args(p) -> None:
     p.add_argument("--data", required=True,
                    help="face folder in the on-disk format with 68 landmarks and a test split (a train split is optional)")
-    p.add_argument("--release", default="lafin_300w")
+    p.add_argument("--release", nargs="+", default=["lafin_300w_det"], help="predictor release(s), measured alike")
     p.add_argument("--n", type=int, default=None, help="only the first N test faces")
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--json", default=None)
@@ -64,9 +64,8 @@ def _real_args(p) -> None:
 def _real(args, command: str) -> int:
     if args.threads:
         runtime.num_threads(args.threads)
-    res = real_measures(load_predictor(args.release), args.data, args.n)
-    res["command"] = command
-    res["release"] = args.release
+    res = {"command": command, "data": args.data,
+           "releases": {name: real_measures(load_predictor(name), args.data, args.n) for name in args.release}}
     _write_json(args.json, res)
     return 0
 

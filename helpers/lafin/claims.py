@@ -22,7 +22,7 @@ import pandas as pd
 from helpers.lafin.data import GROUPS
 
 __all__ = ["LANDMARK_COLUMNS", "paired", "comparison_table", "label_table", "inpaint_table", "real_table",
-           "detector_table", "claims_table", "findings", "MEASURE_NAMES"]
+           "pipeline_table", "detector_table", "claims_table", "findings", "MEASURE_NAMES"]
 
 #: the landmark measures of every table (helpers.lafin.evaluate.landmark_table), in % of the inter-ocular distance
 LANDMARK_COLUMNS = ("nme", "nme_mouth", "corner_err", "corner_bias", "lip_err", "lip_bias")
@@ -94,6 +94,36 @@ def real_table(real: Mapping) -> pd.DataFrame:
                       "dlib_nme_found": d.get("nme_found"), "dlib_within_8_of_all": d.get("within_8_of_all"),
                       "mean_shape_nme": real.get("mean_shape_nme")}
     return pd.DataFrame(rows).T
+
+
+def pipeline_table(reals: Mapping[str, Mapping]) -> pd.DataFrame:
+    """The photo -> detector -> crop -> landmarks pipeline of each predictor (``{label: real measures}``):
+    rows (predictor, detector, pass), columns on the drawn-mask photos (found-rate, NME of every
+    face, share within 8 %, NME of the found faces) and on the unmasked photos (NME, share within
+    8 %), beside the landmark-crop NME (masked / unmasked) and dlib's own 68 points."""
+    rows = {}
+    for label, real in reals.items():
+        crop = real.get("predictor", {})
+        dl = real.get("dlib", {})
+        for det, passes in real.get("pipelines", {}).items():
+            for pas, conds in sorted(passes.items()):
+                m, u = conds.get("masked", {}), conds.get("unmasked", {})
+                rows[(label, det, pas)] = {
+                    "masked_found": m.get("found_rate"), "masked_nme": m.get("nme"), "masked_within_8": m.get("within_8"),
+                    "masked_nme_found": m.get("nme_found"), "unmasked_found": u.get("found_rate"),
+                    "unmasked_nme": u.get("nme"), "unmasked_within_8": u.get("within_8"),
+                    "crop_drawn_nme": crop.get("drawn_mask_as_drawn", crop.get("drawn_mask", {})).get("nme"),
+                    "crop_unmasked_nme": crop.get("unmasked", {}).get("nme")}
+        if dl:
+            rows[(label, "dlib 68 points", "-")] = {
+                "masked_found": 1 - dl["drawn_mask"]["failure_rate"], "masked_nme": None,
+                "masked_within_8": dl["drawn_mask"]["within_8_of_all"], "masked_nme_found": dl["drawn_mask"]["nme_found"],
+                "unmasked_found": 1 - dl["unmasked"]["failure_rate"], "unmasked_nme": None,
+                "unmasked_within_8": dl["unmasked"]["within_8_of_all"], "crop_drawn_nme": None,
+                "crop_unmasked_nme": dl["unmasked"]["nme_found"]}
+    t = pd.DataFrame(rows).T
+    t.index.names = ["predictor", "detector", "pass"]
+    return t
 
 
 def detector_table(real: Mapping) -> pd.DataFrame:
@@ -225,8 +255,11 @@ def findings(comparison: pd.DataFrame, manifests: Mapping[str, Mapping], control
                     f"{1 - d['unmasked']['failure_rate']:.0%}, NME {d['unmasked']['nme_found']:.2f} %; it was trained on 300-W).")
         if "pipeline" in real:
             q = real["pipeline"]
-            txt += (f" The photo pipeline ({q['detector']}) gives every masked face landmarks: NME {q['nme']:.2f} %, "
-                    f"{q['within_8']:.0%} within 8 %.")
+            txt += (f" The photo pipeline ({q['detector']}, pass {q.get('passes', 1)}) finds {q['found_rate']:.0%} of the "
+                    f"masked faces and gives every one landmarks: NME {q['nme']:.2f} %, {q['within_8']:.0%} within 8 %.")
+            un = real.get("pipelines", {}).get(q["detector"], {}).get(f"pass{q.get('passes', 1)}", {}).get("unmasked")
+            if un:
+                txt += f" On the unmasked photos: NME {un['nme']:.2f} %."
         out.append(txt)
     if profile == "quick":
         out.append("The tiny models trained in §5 only prove that training, resume and evaluation run; the numbers "

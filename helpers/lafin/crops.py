@@ -33,7 +33,8 @@ from helpers.lafin.data import folder_testset
 from helpers.lafin.losses import flip_batch
 from helpers.lafin.model import PredictorConfig, damage_masks
 from helpers.synthfaces.render import draw_face_mask
-from helpers.lafin.pipeline import CROP_SCALE, CROP_SHIFT, DEFAULT_CALIBRATION, crop_box, crop_square, detect_faces, landmark_crop, match_face
+from helpers.lafin.pipeline import (CROP_SCALE, CROP_SHIFT, DEFAULT_CALIBRATION, crop_box, crop_square, detect_faces,
+                                    detector_settings, landmark_crop, match_face)
 
 __all__ = ["BOX_DETECTORS", "CONDITIONS", "PHOTO_SIZE", "DRAWN_SEED", "detector_boxes",
            "box_residuals", "calibration", "CropBank", "sample_crops", "detector_batch", "detector_crops", "draw_masks"]
@@ -72,14 +73,16 @@ def _photos(root, split: str):
 
 def detector_boxes(root, split: str = "train", detectors=BOX_DETECTORS, refresh: bool = False,
                    progress: bool = True) -> dict:
-    """``{detector: {"unmasked": [...], "drawn": [...]}}``, per face ``[x0, y0, x1, y1, score, is_face]``
-    of the most confident box or ``None`` (nothing found); cached in ``root/detector_boxes_<split>.json``."""
+    """``{"boxes": {detector: {"unmasked": [...], "drawn": [...]}}, ...}``, per face ``[x0, y0, x1, y1,
+    score, is_face]`` of the most confident box or ``None`` (nothing found); cached in
+    ``root/detector_boxes_<split>.json`` with each detector's settings (other settings: detected again)."""
     path = Path(root) / f"detector_boxes_{split}.json"
     cached = json.loads(path.read_text()) if path.exists() and not refresh else {}
-    todo = [d for d in detectors if d not in cached.get("boxes", {})]
+    settings = dict(cached.get("settings", {}))
+    boxes = dict(cached.get("boxes", {}))
+    todo = [d for d in detectors if d not in boxes or settings.get(d) != detector_settings(d)]
     if todo:
         u8, drawn, lm = _photos(root, split)
-        boxes = dict(cached.get("boxes", {}))
         for det in todo:
             boxes[det] = {}
             for cond, imgs in (("unmasked", u8), ("drawn", drawn)):
@@ -94,10 +97,11 @@ def detector_boxes(root, split: str = "train", detectors=BOX_DETECTORS, refresh:
                     if progress and i % 200 == 0:
                         print(f"{det} {cond} {i}/{len(imgs)}", flush=True)
                 boxes[det][cond] = rows
+            settings[det] = detector_settings(det)
         cached = {"split": split, "n": len(u8), "photo_size": PHOTO_SIZE, "drawn_seed": DRAWN_SEED.get(split, 0),
-                  "boxes": boxes}
+                  "settings": settings, "boxes": boxes}
         path.write_text(json.dumps(cached))
-    return cached
+    return {**cached, "boxes": {d: cached["boxes"][d] for d in detectors}}
 
 
 def box_residuals(boxes: dict, landmarks: torch.Tensor) -> dict:

@@ -158,6 +158,6 @@ def predictor_step(s, batch: dict) -> dict:
     if cfg.lr_schedule == "cosine":
         frac = min(s.step / max(cfg.steps, 1), 1.0)
         for group in s.optimizers["P"].param_groups:
-            group["lr"] = cfg.lr * (0.02 + 0.98 * 0.5 * (1 + np.cos(np.pi * frac)))
+            group["lr"] = float(cfg.lr * (0.02 + 0.98 * 0.5 * (1 + np.cos(np.pi * frac))))   # a float: checkpoints load weights-only
     s.update("P", loss)
     return {"loss": loss.detach(), **parts}

@@ -1,7 +1,7 @@
 """Real faces: the predictor on held-out 300-W faces, masked and not, beside dlib; detectors on masked photos.
 
 The release of a predictor trained on a face folder records these measures (``helpers.lafin.train.release``);
-``python -m helpers.lafin real --data data/helen68 --release lafin_300w --json benchmarks/lafin_real.json``
+``python -m helpers.lafin real --data data/helen68 --release lafin_300w lafin_300w_det --json benchmarks/lafin_real.json``
 re-measures a release (the data: ``python -m data_scripts.prepare_300w --src ../shared/data/helen68_train --out data/helen68
 --crop none``; research-only, never committed) measures on the folder's test split:
 
@@ -167,17 +167,18 @@ def _mean_shape_nme(train_lm: torch.Tensor, truth: torch.Tensor) -> float:
 
 def real_measures(P, root, n: int | None = None, detectors=DETECTORS, seed: int = 0,
                   n_detect: int = 64, progress: bool = True, calibration: dict | None = None,
-                  pipeline_detectors=PIPELINE_DETECTORS) -> dict:
+                  pipeline_detectors=PIPELINE_DETECTORS, hole: str | None = None) -> dict:
     """Everything of the module docstring on the test split of the face folder ``root``.
 
     ``P``: a predictor or its :class:`helpers.core.release.Release` (whose ``metrics.calibration``
-    is used when ``calibration`` is not given). The detector comparison (and a calibration measured
-    here) uses the first ``n_detect`` train faces (test faces without a train split); everything
-    else all test faces.
+    is used when ``calibration`` is not given, and whose config says how the pipeline meets the
+    unknown hole, ``hole``: see :class:`helpers.lafin.pipeline.MaskedFacePipeline`). The detector
+    comparison uses the first ``n_detect`` test faces, a calibration measured here the first
+    ``n_detect`` train faces (test faces without a train split); everything else all test faces.
     """
-    hole = None
     if isinstance(P, Release):
         calibration = calibration or P.metrics.get("calibration") or None
+        hole = hole or ("none" if getattr(P.config, "crops", "landmarks") == "detector" else "estimate")
         P = P.model if P.config is None or P.config.net == "predictor" else None
     if P is None:
         raise ValueError("real_measures needs a landmark predictor release")
@@ -187,7 +188,7 @@ def real_measures(P, root, n: int | None = None, detectors=DETECTORS, seed: int 
     big = folder_testset(root, 256, "test", n=n, seed=seed)
     with_train = has_split(root, "train")
     floor_lm = folder_faces(root, "train", size)["landmarks"] if with_train else ts.landmarks
-    out = {"n_test": len(ts), "data": str(root), "mean_shape_nme": _mean_shape_nme(floor_lm, ts.landmarks),
+    out = {"n_test": len(ts), "data": str(root), "pipeline_hole": hole or "estimate", "mean_shape_nme": _mean_shape_nme(floor_lm, ts.landmarks),
            "mean_shape_of": "train split" if with_train else "test split (the folder has no train split)",
            "predictor": {}, "dlib": {}}
     drawn_u8, drawn_masks = draw_masks(big.images, big.landmarks, seed)

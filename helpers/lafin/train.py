@@ -41,7 +41,7 @@ __all__ = ["Config", "NET_PROFILES", "LaFIn", "METHOD", "train", "release", "loa
 
 #: the committed demo releases of notebook 03
 DEMO_RELEASES = {"baseline": "lafin_baseline128", "ours": "lafin_ours128", "inpainter": "lafin_inpaint128",
-                 "real": "lafin_300w"}
+                 "real": "lafin_300w_det", "real_landmark_crops": "lafin_300w"}
 #: each network's changes to the dataclass defaults, per profile
 NET_PROFILES: dict[str, dict[str, dict]] = {"predictor": PREDICTOR_PROFILES, "inpainter": INPAINTER_PROFILES}
 
@@ -233,7 +233,8 @@ def release(res: loop.TrainResult, name: str, command: str, directory=None, pred
                 boxes = detector_boxes(cfg.data, cfg.data_split or "train")
                 res_ = box_residuals(boxes, folder_faces(cfg.data, cfg.data_split, 256)["landmarks"])
                 cal = {d: calibration(res_, d) for d in boxes["boxes"]}
-            metrics_["real"] = real_measures(P, cfg.data, calibration=cal)
+            metrics_["real"] = real_measures(P, cfg.data, calibration=cal,
+                                             hole="none" if cfg.crops == "detector" else "estimate")
             metrics_["calibration"] = metrics_["real"].get("calibration", {})
             metrics_.update(real_headline(metrics_["real"]))
         models, head = {"P": P}, (HEADLINE["predictor"] if cfg.data == "synthfaces" else
@@ -242,6 +243,13 @@ def release(res: loop.TrainResult, name: str, command: str, directory=None, pred
                  f"landmark + {', '.join(cfg.seed_losses) or 'nothing else'}); load with "
                  f"helpers.lafin.load_predictor(name). Test: {_test_note(cfg, n)}; errors in % of the "
                  f"inter-ocular distance, by the true Smiling label.")
+        if cfg.crops == "detector":
+            notes += (f" Trained on the crops a face detector gives (helpers.lafin.crops): the cached MTCNN and dlib HOG "
+                      f"boxes of each training photo through the calibration in metrics.calibration, photos unmasked / "
+                      f"behind a drawn mask / with a whitened half-face / face-mask hole in the shares {list(cfg.crop_mix)}, "
+                      f"{cfg.landmark_crop:.0%} of the crops from the jittered landmarks (a second pass). The pipeline "
+                      f"reads the crop as it is and re-crops from its first landmarks (metrics.real.pipelines: pass1, "
+                      f"pass2).")
     else:
         G = rel.fp16_copy(res.models["G"])
         if predictors is None:
