@@ -9,7 +9,7 @@ re-measures a release (the data: ``python -m data_scripts.prepare_300w --src ../
   the paper's half-face hole and behind a face-mask-shaped hole (both whitened, placed from the
   true landmarks, as in training); the mean training face as a floor every predictor must beat;
 * dlib's HOG detector + 68-point predictor on the same faces with the hole whitened and with a
-  *drawn* face mask (SynthFaces' surgical/cloth drawing, :func:`draw_masks`): its failure rate
+  *drawn* face mask (SynthFaces' surgical/cloth drawing, :func:`helpers.lafin.crops.draw_masks`): its failure rate
   (no face found) and its NME where it found one. dlib's predictor was trained on 300-W itself
   (these very images), so its NME here is optimistic;
 * the found-rate of the three offline detectors (:mod:`helpers.lafin.pipeline`) on the unmasked and
@@ -44,7 +44,7 @@ from helpers.lafin.crops import draw_masks
 from helpers.lafin.model import LandmarkPredictor, damage, nme
 from helpers.lafin.pipeline import DETECTORS, MaskedFacePipeline, detect_faces, detector_available, match_face
 
-__all__ = ["draw_masks", "predictor_nme", "dlib_nme", "detector_rates", "calibrate", "pipeline_nme",
+__all__ = ["predictor_nme", "dlib_nme", "detector_rates", "calibrate", "pipeline_nme",
            "real_measures", "has_split", "TARGET_NME", "PIPELINE_DETECTORS"]
 
 #: the aim for a masked face: inter-ocular NME at or below 8 %
