@@ -193,6 +193,16 @@ def test_truncated_newest_falls_back_with_warning(tmp_path):
         assert torch.equal(got[k], v), f"{k} is not the weight saved at step 5"
 
 
+def test_no_readable_checkpoint_refuses_to_start_afresh(tmp_path):
+    run = RunDir(tmp_path, {"w": 16}, models={"m": _model()})
+    run.log(1, loss=1.0)
+    newest = run.save(10)
+    newest.write_bytes(newest.read_bytes()[:100])
+    with pytest.warns(RuntimeWarning), pytest.raises(RuntimeError, match="none is readable.*ckpt-000000010"):
+        RunDir(tmp_path, {"w": 16}, models={"m": _model()}).restore()
+    assert run.metrics_path.read_text().strip(), "the metrics of the run were thrown away"
+
+
 def test_other_config_is_refused_naming_the_key(tmp_path):
     RunDir(tmp_path, {"width": 16, "lr": 0.1}, models={"m": _model()}).save(1)
     with pytest.raises(ValueError, match=r"lr: checkpoint 0\.1 vs now 0\.2"):

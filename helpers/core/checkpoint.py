@@ -228,22 +228,28 @@ class RunDir:
         A damaged file (truncated, unreadable) is skipped with a warning and the next older one
         is tried. A readable checkpoint of another config or model raises ``ValueError`` naming
         the mismatch (that is a user error, not damage). Returns ``Progress(step=0)`` when there
-        is nothing to resume.
+        is nothing to resume; raises ``RuntimeError`` when there are checkpoints but none is
+        readable (starting afresh would silently discard the run and its metrics).
         """
+        unreadable = []
         for ckpt in self.checkpoints():
             try:
                 payload = torch.load(ckpt, map_location="cpu", weights_only=True)
                 if not isinstance(payload, dict) or payload.get("format") != FORMAT:
                     raise ValueError(f"not a format-{FORMAT} checkpoint")
             except Exception as err:  # noqa: BLE001 - any read failure means "damaged"
-                warnings.warn(f"skipping unreadable checkpoint {ckpt.name}: {type(err).__name__}: "
-                              f"{str(err)[:200]}", RuntimeWarning, stacklevel=2)
+                unreadable.append(f"{ckpt.name}: {type(err).__name__}: {str(err)[:200]}")
+                warnings.warn(f"skipping unreadable checkpoint {unreadable[-1]}", RuntimeWarning, stacklevel=2)
                 continue
             self._load(payload, ckpt)
             self._truncate_metrics(payload["step"])
             self._last_save_step = payload["step"]
             self._last_save_time = time.monotonic()
             return Progress(payload["step"], payload["phase"], json.loads(payload["extra"]), ckpt)
+        if unreadable:
+            # Starting afresh would silently throw away the run (and its metrics): refuse instead.
+            raise RuntimeError(f"{self.path} holds checkpoints but none is readable, so the run cannot "
+                               f"resume; move them away to start afresh. First: {unreadable[0]}")
         self._truncate_metrics(0)  # rows of an earlier attempt that never saved are not this run's
         return Progress()
 
