@@ -13,12 +13,7 @@ from helpers.lafin import inpainter as I
 from helpers.lafin.evaluate import predictor_release_metrics
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _pcfg(**kw):

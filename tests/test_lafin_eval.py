@@ -12,12 +12,7 @@ from helpers.lafin import claims as C
 from helpers.lafin import evaluate as E
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _faces(n=6, seed=0):

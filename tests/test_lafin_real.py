@@ -17,12 +17,7 @@ from helpers.lafin import crops as K
 from helpers.synthfaces import SynthFaces
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _folder(root, n_train=6, n_test=4):
