@@ -37,6 +37,8 @@ DATA_SCRIPTS_LAYER = METHOD_LAYER + 1
 METHOD_IMPORTS_ALLOWED: dict[tuple[str, str], str] = {
     ("stylegan2", "glcic"): "seed 001's proposed fix: first inpaint the mask region with another method, "
                             "then style-mix",
+    ("lafin", "glcic"): "the landmark paper's inpainter measured beside GLCIC's releases on the same holes "
+                        "(lafin same-holes)",
 }
 
 #: Inside a method package a file may import only files of the same or a lower rank. Files not

@@ -132,3 +132,45 @@ def test_match_face_rule():
     assert match_face([(10, 10, 50, 60)], lm) == 0
     assert match_face([(100, 100, 140, 150)], lm) is None           # elsewhere
     assert match_face([(28, 28, 32, 32)], lm) is None               # far too small
+
+
+def test_mouth_boxes_cover_the_mouth_only():
+    ts = L.make_testset(4, 64)
+    m = E.mouth_box_masks(ts.landmarks, 64)
+    assert m.shape == (4, 1, 64, 64) and 0 < float(m.mean()) < 0.3
+    for i in range(4):
+        x, y = ts.landmarks[i, 48:68].round().long().clamp(0, 63).T
+        assert bool((m[i, 0, y, x] == 1).all()), "a mouth landmark lies outside its box"
+        ex, ey = ts.landmarks[i, 36:48].round().long().clamp(0, 63).T
+        assert bool((m[i, 0, ey, ex] == 0).all()), "the box reaches the eyes"
+
+
+def test_resized_keeps_known_pixels_and_fills_the_hole_at_its_size():
+    seen = []
+
+    def at32(images, masks):            # a 'method' that only works at 32 px: fills holes with +1
+        seen.append(images.shape[-1])
+        return torch.where(masks.bool(), torch.ones_like(images), images)
+    x = torch.rand(2, 3, 64, 64) * 2 - 1
+    m = torch.zeros(2, 1, 64, 64)
+    m[:, :, 20:33, 10:41] = 1
+    out = E.resized(at32, 32)(x * (1 - m), m)
+    assert seen == [32]
+    assert torch.equal(out[m.expand_as(out) == 0], x[m.expand_as(x) == 0])
+    inner = out[:, :, 22:31, 12:39]     # inside the hole, away from its border (bilinear blends the border)
+    assert torch.allclose(inner, torch.ones_like(inner))
+
+
+def test_same_holes_rows():
+    torch.manual_seed(0)
+    ts = L.make_testset(6, 64)
+    G = L.InpaintGenerator(0.125, 1)
+    P = L.LandmarkPredictor(64, label_input=True, label_head=True, width_mult=0.35, head_init="mean_shape")
+    net = AnalysisNet(64, (8, 16, 16, 32, 32), 16, 8, 16).eval()
+    t = E.same_holes(G, P, {"copy of truth": lambda x, m: ts.images}, ts, net=net)
+    assert set(t.index.get_level_values("holes")) == {"facemask", "halfface", "mouthbox"}
+    want = {"LaFIn, true landmarks", "LaFIn, predicted landmarks", "copy of truth", "truth"}
+    assert set(t.index.get_level_values("method")) == want
+    row = t.loc[("mouthbox", "copy of truth")]
+    assert row["ssim"] == pytest.approx(1.0) and row["perceptual"] == pytest.approx(0.0, abs=1e-6)
+    assert row["mouth_nme"] == pytest.approx(t.loc[("mouthbox", "truth"), "mouth_nme"])

@@ -5,21 +5,27 @@
     python -m helpers.lafin ablation --profile demo --threads 2 --json benchmarks/lafin_ablation.json
     python -m helpers.lafin real --data data/helen68 --release lafin_300w lafin_300w_det --json benchmarks/lafin_real.json
     python -m helpers.lafin remeasure lafin_baseline128 lafin_ours128
+    python -m helpers.lafin same-holes --n 128 --json benchmarks/lafin_same_holes.json   # vs GLCIC, Telea
 """
 from __future__ import annotations
 
 import json
 
 import pandas as pd
+import torch
 
 from helpers.core import cli, release as rel, runtime
 from helpers.core.config import parse_set
 from helpers.core.files import atomic_write_bytes
 from helpers.lafin.bench import bench
 from helpers.lafin.diagnose import ROWS, ablation, ablation_table
-from helpers.lafin.evaluate import remeasure
+from helpers.glcic import data as glcic_data, evaluate as glcic_eval
+from helpers.glcic.train import load_release as load_glcic
+from helpers.lafin.data import TestFaces, make_testset
+from helpers.synthfaces import bank
+from helpers.lafin.evaluate import remeasure, resized, same_holes
 from helpers.lafin.real import real_measures
-from helpers.lafin.train import METHOD, load_predictor, load_release
+from helpers.lafin.train import DEMO_RELEASES, METHOD, load_inpainter, load_predictor, load_release
 
 
 def _write_json(path, res: dict) -> None:
@@ -84,12 +90,54 @@ def _remeasure(args, command: str) -> int:
     return 0
 
 
+def _same_args(p) -> None:
+    p.add_argument("--inpainter", default=DEMO_RELEASES["inpainter"])
+    p.add_argument("--predictor", default=DEMO_RELEASES["ours"])
+    p.add_argument("--glcic", nargs="*", default=["glcic_mouth64_v3", "glcic_random64_v3"],
+                   help="GLCIC releases, each run at its own size and resized into the hole")
+    p.add_argument("--n", type=int, default=128, help="SynthFaces test faces (unseen people)")
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--json", default=None)
+
+
+def _same(args, command: str) -> int:
+    if args.threads:
+        runtime.num_threads(args.threads)
+    G = load_inpainter(args.inpainter)
+    ts = make_testset(args.n, G.config.size)
+    others = {}
+    for name in args.glcic:
+        g = load_glcic(name)
+        others[f"GLCIC {name} ({g.config.size} px)"] = resized(glcic_eval.model_fn(g.C), g.config.size)
+    others["Telea"] = glcic_eval.telea
+    P = load_predictor(args.predictor).model
+    table = same_holes(G.model, P, others, ts)
+    # GLCIC's own mouth test set (its faces, its boxes), with the landmarks of the same renders
+    g = glcic_data.make_testset("mouth", args.n, size=G.config.size)
+    d = bank(args.n, G.config.size, g.seed, keys=("unmasked", "landmarks", "smiling", "aus"), progress=False,
+             mask_prob=0.0, identities=list(glcic_data.TEST_IDENTITIES))
+    if not torch.equal(d["unmasked"].float().div(127.5).sub(1.0), g.images):
+        raise RuntimeError("GLCIC's mouth test set is not the SynthFaces render it was taken for")
+    own = TestFaces(g.images, d["landmarks"].float(), d["smiling"].long(), {"glcic_mouth": g.masks},
+                    d["aus"].float(), "GLCIC's mouth test set")
+    table = pd.concat([table, same_holes(G.model, P, others, own, kinds=("glcic_mouth",))])
+    with pd.option_context("display.width", 180, "display.max_columns", 20):
+        print(table.round(3))
+    res = {"command": command, "n": args.n, "size": G.config.size, "data": dict(rel.SYNTHFACES),
+           "releases": {"inpainter": args.inpainter, "predictor": args.predictor, "glcic": args.glcic},
+           "rows": json.loads(table.reset_index().to_json(orient="records"))}
+    _write_json(args.json, res)
+    return 0
+
+
 COMMANDS = [
     cli.Command("ablation", "the ablation of the paper's additions, every row with the same budget",
                 _ablation_args, _ablation),
     cli.Command("real", "real-face measures of a predictor release on a face folder's test split",
                 _real_args, _real),
     cli.Command("remeasure", "recompute the check block of committed releases", _remeasure_args, _remeasure),
+    cli.Command("same-holes", "LaFIn's inpainter beside GLCIC and Telea on the same faces and holes",
+                _same_args, _same),
 ]
 
 if __name__ == "__main__":

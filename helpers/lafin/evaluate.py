@@ -34,6 +34,7 @@ from typing import Mapping
 
 import pandas as pd
 import torch
+import torch.nn.functional as F
 
 from helpers.core import files, metrics, release as rel, runtime
 from helpers.core.distribution import frechet_distance, kid_from_features
@@ -48,7 +49,8 @@ from helpers.lafin.model import LandmarkPredictor, SharedConfig, check_landmarks
 __all__ = ["nme", "landmark_table", "per_face", "by_label", "predict_testset", "predictor_measures", "label_control",
            "inpaint_measures", "predictor_validation", "detector_crop_validation", "inpainter_validation", "eval_testset",
            "predictor_release_metrics", "predictor_check", "predictor_check_synthfaces", "inpainter_check", "inpainter_release_metrics",
-           "remeasure", "GROUPS", "LANDMARK_COLUMNS", "N_TEST", "CHECK_N", "MOUTH"]
+           "remeasure", "mouth_box_masks", "resized", "same_holes", "GROUPS", "LANDMARK_COLUMNS", "N_TEST",
+           "CHECK_N", "MOUTH"]
 
 
 
@@ -192,6 +194,73 @@ def inpaint_measures(G: InpaintGenerator, ts: TestFaces, kind: str, sources: Map
     rows["truth"] = {"psnr": float("nan"), "ssim": 1.0, "l1": 0.0, "perceptual": 0.0, "fid": 0.0, "kid": 0.0,
                      **_fidelity(truth, ts)}
     return pd.DataFrame(rows).T
+
+
+# ------------------------------------------------------------------------- against other methods
+def mouth_box_masks(landmarks: torch.Tensor, size: int, pad: float = 0.35) -> torch.Tensor:
+    """(N, 1, S, S) rectangular holes over the mouth: the box of landmarks 48-67 grown by ``pad``
+    inter-ocular distances on every side (GLCIC's kind of mouth hole, placed from the truth)."""
+    check_landmarks(landmarks)
+    mouth = landmarks[:, list(MOUTH)]
+    grow = (pad * inter_ocular(landmarks))[:, None]
+    lo = (mouth.amin(1) - grow).floor().clamp(0, size - 1).long()
+    hi = (mouth.amax(1) + grow).ceil().clamp(1, size).long()
+    masks = torch.zeros(len(landmarks), 1, size, size)
+    for i in range(len(landmarks)):
+        masks[i, 0, lo[i, 1]:hi[i, 1], lo[i, 0]:hi[i, 0]] = 1.0
+    return masks
+
+
+def resized(complete_fn, size: int):
+    """A completion method built for ``size`` px used on faces of another size: the face and its hole
+    are resized to ``size`` (a pixel is a hole if any of its area is), completed, and the completion
+    resized back into the hole; known pixels stay exact. ``complete_fn(images, masks) -> images``."""
+    def fn(images: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+        S = images.shape[-1]
+        x = F.interpolate(images.float(), size=(size, size), mode="area")
+        m = (F.adaptive_max_pool2d(masks.float(), size) > 0).float()
+        with torch.no_grad():
+            out = complete_fn(x * (1 - m), m).float().clamp(-1, 1)
+        up = F.interpolate(out, size=(S, S), mode="bilinear", align_corners=False)
+        return torch.where(masks.bool(), up, images.float())
+    return fn
+
+
+def same_holes(G: InpaintGenerator, predictor: LandmarkPredictor | None, others: Mapping, ts: TestFaces,
+               kinds=("facemask", "halfface", "mouthbox"), net=None) -> pd.DataFrame:
+    """LaFIn's inpainter beside other completion methods on the very same faces and holes.
+
+    Rows per hole kind: LaFIn guided by the true landmarks, by ``predictor``'s landmarks (read from
+    the damaged face and the true label), every ``others[name](images, masks)`` (e.g. GLCIC through
+    :func:`resized`, Telea) and the truth itself (the analysis network's floor). Columns: hole PSNR,
+    SSIM, the analysis network's perceptual distance, and its readings against the truth (mouth
+    landmark error in % of the inter-ocular distance, smiling accuracy, AU12 / AU25 error): measures
+    that a blurred mouth does not win.
+    """
+    net = analysis.load() if net is None else net
+    if "mouthbox" in kinds and "mouthbox" not in ts.masks:
+        ts.masks["mouthbox"] = mouth_box_masks(ts.landmarks, ts.size)
+    rows = []
+    for kind in kinds:
+        masks = ts.masks[kind]
+        done = {"LaFIn, true landmarks": inpaint(G, ts.images * (1 - masks), masks, ts.landmarks)}
+        if predictor is not None:
+            lm = predict_testset(predictor, ts, kind)["landmarks"]
+            done["LaFIn, predicted landmarks"] = inpaint(G, ts.images * (1 - masks), masks, lm)
+        for name, fn in others.items():
+            done[name] = fn(ts.images * (1 - masks), masks)
+        for name, out in {**done, "truth": ts.images}.items():
+            out = out.float().clamp(-1, 1)
+            with torch.no_grad():
+                perc = torch.cat([analysis.perceptual_distance(out[i:i + 64], ts.images[i:i + 64], net)
+                                  for i in range(0, len(out), 64)])
+            psnr = metrics.hole_psnr(out, ts.images, masks)
+            row = {"holes": kind, "method": name,
+                   "psnr": float(psnr[torch.isfinite(psnr)].mean()) if bool(torch.isfinite(psnr).any()) else float("nan"),
+                   "ssim": float(metrics.hole_ssim(out, ts.images, masks).mean()),
+                   "perceptual": float(perc.mean()), **_fidelity(_readings(out, net), ts)}
+            rows.append(row)
+    return pd.DataFrame(rows).set_index(["holes", "method"])
 
 
 # -------------------------------------------------------------------------------- during training
