@@ -174,3 +174,13 @@ def test_same_holes_rows():
     row = t.loc[("mouthbox", "copy of truth")]
     assert row["ssim"] == pytest.approx(1.0) and row["perceptual"] == pytest.approx(0.0, abs=1e-6)
     assert row["mouth_nme"] == pytest.approx(t.loc[("mouthbox", "truth"), "mouth_nme"])
+
+
+def test_crop_coordinates_round_trip():
+    from helpers.lafin.pipeline import crop_square, from_crop, landmark_box, to_crop
+    img = np.zeros((100, 120, 3), np.uint8)
+    _, M = crop_square(img, 60.0, 50.0, 80.0, 64)
+    pts = np.array([[20.0, 30.0], [60.0, 50.0], [99.0, 10.0]])
+    assert np.allclose(to_crop([[60.0, 50.0]], M), [[31.5, 31.5]], atol=1e-4)   # the centre maps to the crop's centre
+    assert np.allclose(from_crop(to_crop(pts, M), M), pts, atol=1e-3)
+    assert landmark_box(pts) == (59.5, 30.0, 79.0)

@@ -28,13 +28,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from helpers.core.files import atomic_write_bytes
 from helpers.core.images import to_uint8
+from helpers.core.runtime import bar
 from helpers.lafin.data import folder_testset
 from helpers.lafin.losses import flip_batch
 from helpers.lafin.model import PredictorConfig, damage_masks
 from helpers.synthfaces.render import draw_face_mask
 from helpers.lafin.pipeline import (CROP_SCALE, CROP_SHIFT, DEFAULT_CALIBRATION, crop_box, crop_square, detect_faces,
-                                    detector_settings, landmark_crop, match_face)
+                                    detector_settings, landmark_box, landmark_crop, match_face, to_crop)
 
 __all__ = ["BOX_DETECTORS", "CONDITIONS", "PHOTO_SIZE", "DRAWN_SEED", "detector_boxes",
            "box_residuals", "calibration", "CropBank", "sample_crops", "detector_batch", "detector_crops", "draw_masks"]
@@ -87,20 +89,18 @@ def detector_boxes(root, split: str = "train", detectors=BOX_DETECTORS, refresh:
             boxes[det] = {}
             for cond, imgs in (("unmasked", u8), ("drawn", drawn)):
                 rows = []
-                for i, (img, l) in enumerate(zip(imgs, lm.numpy())):
+                for img, l in bar(list(zip(imgs, lm.numpy())), desc=f"{det} boxes, {cond}", disable=not progress):
                     faces = detect_faces(img, det)
                     if not faces:
                         rows.append(None)
                         continue
                     (b, s) = faces[0]
                     rows.append([*map(float, b), float(s), match_face([b], l) == 0])
-                    if progress and i % 200 == 0:
-                        print(f"{det} {cond} {i}/{len(imgs)}", flush=True)
                 boxes[det][cond] = rows
             settings[det] = detector_settings(det)
         cached = {"split": split, "n": len(u8), "photo_size": PHOTO_SIZE, "drawn_seed": DRAWN_SEED.get(split, 0),
                   "settings": settings, "boxes": boxes}
-        path.write_text(json.dumps(cached))
+        atomic_write_bytes(path, json.dumps(cached).encode())
     return {**cached, "boxes": {d: cached["boxes"][d] for d in detectors}}
 
 
@@ -115,10 +115,9 @@ def box_residuals(boxes: dict, landmarks: torch.Tensor) -> dict:
             for r, l in zip(rows, lm):
                 if r is None or not r[5]:
                     continue
-                (lx0, ly0), (lx1, ly1) = l.min(0), l.max(0)
-                m = max(lx1 - lx0, ly1 - ly0)
+                lx, ly, m = landmark_box(l)
                 side = max(r[2] - r[0], r[3] - r[1])
-                res.append((side / m, ((r[0] + r[2]) - (lx0 + lx1)) / 2 / m, ((r[1] + r[3]) - (ly0 + ly1)) / 2 / m))
+                res.append((side / m, ((r[0] + r[2]) / 2 - lx) / m, ((r[1] + r[3]) / 2 - ly) / m))
             out[(det, cond)] = np.array(res, np.float64).reshape(-1, 3)
     return out
 
@@ -136,9 +135,8 @@ def calibration(residuals: dict, det: str) -> dict:
 
 
 def _box_from_residual(lm: np.ndarray, res: np.ndarray) -> tuple[float, float, float, float]:
-    (lx0, ly0), (lx1, ly1) = lm.min(0), lm.max(0)
-    m = max(lx1 - lx0, ly1 - ly0)
-    cx, cy = (lx0 + lx1) / 2 + res[1] * m, (ly0 + ly1) / 2 + res[2] * m
+    lx, ly, m = landmark_box(lm)
+    cx, cy = lx + res[1] * m, ly + res[2] * m
     s = res[0] * m
     return cx - s / 2, cy - s / 2, cx + s / 2, cy + s / 2
 
@@ -204,7 +202,7 @@ def sample_crops(bank: CropBank, idx: torch.Tensor, size: int, g: torch.Generato
         cy += j * side * (2 * u[k, 7] - 1)
         crop, M = crop_square(photo, cx, cy, side, size)
         imgs.append(torch.from_numpy(crop).permute(2, 0, 1))
-        lms.append(torch.from_numpy((lm.astype(np.float64) @ M[:, :2].T + M[:, 2]).astype(np.float32)))
+        lms.append(torch.from_numpy(to_crop(lm, M)))
         conds.append(cond)
     images = torch.stack(imgs).float().div_(127.5).sub_(1.0)
     return {"image": images, "landmarks": torch.stack(lms), "condition": torch.tensor(conds)}
@@ -228,8 +226,7 @@ def detector_crops(bank: CropBank, det: str, cond: str, size: int, n: int | None
             cx, cy, side = crop_box(row[:4], calib)
         crop, M = crop_square(photo, cx, cy, side, size)
         imgs.append(torch.from_numpy(crop).permute(2, 0, 1))
-        lm = bank.landmarks[i].numpy().astype(np.float64)
-        lms.append(torch.from_numpy((lm @ M[:, :2].T + M[:, 2]).astype(np.float32)))
+        lms.append(torch.from_numpy(to_crop(bank.landmarks[i].numpy(), M)))
     return torch.stack(imgs).float().div_(127.5).sub_(1.0), torch.stack(lms)
 
 

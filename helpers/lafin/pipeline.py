@@ -130,13 +130,13 @@ def match_face(boxes, landmarks: np.ndarray, min_ratio: float = 0.4, max_ratio: 
     """
     lm = np.asarray(landmarks, np.float64)
     (x0, y0), (x1, y1) = lm.min(0), lm.max(0)
-    m = max(x1 - x0, y1 - y0)
+    lx, ly, m = landmark_box(lm)
     best, dist = None, np.inf
     for i, b in enumerate(boxes):
         bx0, by0, bx1, by1 = b[0] if isinstance(b[0], (tuple, list)) else b
         cx, cy, side = (bx0 + bx1) / 2, (by0 + by1) / 2, max(bx1 - bx0, by1 - by0)
         if x0 <= cx <= x1 and y0 <= cy <= y1 and min_ratio * m <= side <= max_ratio * m:
-            d = np.hypot(cx - (x0 + x1) / 2, cy - (y0 + y1) / 2)
+            d = np.hypot(cx - lx, cy - ly)
             if d < dist:
                 best, dist = i, d
     return best
@@ -150,12 +150,18 @@ def crop_box(box, calibration=None) -> tuple[float, float, float]:
     return (x0 + x1) / 2 + c["dx"] * s, (y0 + y1) / 2 + c["dy"] * s, c["side"] * s
 
 
-def landmark_crop(lm, scale: float = CROP_SCALE, shift: float = CROP_SHIFT) -> tuple[float, float, float]:
-    """(centre x, centre y, side) of the landmark rule: side ``scale`` x the landmarks' box, raised ``shift`` x its side."""
+def landmark_box(lm) -> tuple[float, float, float]:
+    """(centre x, centre y, larger side) of the landmarks' bounding box: the frame every crop rule
+    and every detector box is measured in."""
     lm = np.asarray(lm, np.float64)
     (x0, y0), (x1, y1) = lm.min(0), lm.max(0)
-    m = max(x1 - x0, y1 - y0)
-    return float((x0 + x1) / 2), float((y0 + y1) / 2 - shift * m), float(scale * m)
+    return (x0 + x1) / 2, (y0 + y1) / 2, max(x1 - x0, y1 - y0)
+
+
+def landmark_crop(lm, scale: float = CROP_SCALE, shift: float = CROP_SHIFT) -> tuple[float, float, float]:
+    """(centre x, centre y, side) of the landmark rule: side ``scale`` x the landmarks' box, raised ``shift`` x its side."""
+    cx, cy, m = landmark_box(lm)
+    return float(cx), float(cy - shift * m), float(scale * m)
 
 
 def crop_square(image: np.ndarray, cx: float, cy: float, side: float, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -167,6 +173,16 @@ def crop_square(image: np.ndarray, cx: float, cy: float, side: float, size: int)
     crop = cv2.warpAffine(np.ascontiguousarray(image), M, (size, size),
                           flags=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR, borderValue=(0, 0, 0))
     return crop, M
+
+
+def to_crop(points: np.ndarray, M: np.ndarray) -> np.ndarray:
+    """Photo pixels (..., 2) -> crop pixels through :func:`crop_square`'s affine ``M`` (float32)."""
+    return (np.asarray(points, np.float64) @ M[:, :2].T + M[:, 2]).astype(np.float32)
+
+
+def from_crop(points: np.ndarray, M: np.ndarray) -> np.ndarray:
+    """Crop pixels (..., 2) -> photo pixels: the inverse of :func:`to_crop` (float32)."""
+    return ((np.asarray(points, np.float64) - M[:, 2]) @ np.linalg.inv(M[:, :2]).T).astype(np.float32)
 
 
 @dataclass
@@ -242,8 +258,7 @@ class MaskedFacePipeline:
             crop_u8, M = crop_square(img, cx, cy, side, self.P.size)
             crop = to_tensor(crop_u8)
             lm, hole = self.landmarks_of_crop(crop, smiling)
-            A, t = M[:, :2], M[:, 2]
-            photo_lm = ((lm.numpy().astype(np.float64) - t) @ np.linalg.inv(A).T).astype(np.float32)
+            photo_lm = from_crop(lm.numpy(), M)
             out.append((crop, M, lm, hole, photo_lm))
         return out
 

@@ -42,7 +42,8 @@ from helpers.faces.landmarks import MOUTH
 from helpers.lafin.data import TestFaces, folder_faces, folder_testset
 from helpers.lafin.crops import draw_masks
 from helpers.lafin.model import LandmarkPredictor, damage, nme
-from helpers.lafin.pipeline import DETECTORS, MaskedFacePipeline, detect_faces, detector_available, match_face
+from helpers.lafin.pipeline import (DETECTORS, MaskedFacePipeline, detect_faces, detector_available, landmark_box,
+                                    match_face)
 
 __all__ = ["predictor_nme", "dlib_nme", "detector_rates", "calibrate", "pipeline_nme",
            "real_measures", "has_split", "TARGET_NME", "PIPELINE_DETECTORS"]
@@ -113,11 +114,10 @@ def calibrate(images_u8: np.ndarray, truth: torch.Tensor, name: str, scale: floa
             continue
         x0, y0, x1, y1 = boxes[j]
         s = max(x1 - x0, y1 - y0)
-        (lx0, ly0), (lx1, ly1) = lm.min(0), lm.max(0)
-        m = max(lx1 - lx0, ly1 - ly0)
+        lx, ly, m = landmark_box(lm)
         side.append(scale * m / s)
-        dx.append(((lx0 + lx1) / 2 - (x0 + x1) / 2) / s)
-        dy.append(((ly0 + ly1) / 2 - shift * m - (y0 + y1) / 2) / s)
+        dx.append((lx - (x0 + x1) / 2) / s)
+        dy.append((ly - shift * m - (y0 + y1) / 2) / s)
     if not side:
         raise ValueError(f"detector {name!r} found none of the {len(images_u8)} calibration faces")
     return {"side": float(np.median(side)), "dx": float(np.median(dx)), "dy": float(np.median(dy)), "n": len(side)}
