@@ -181,6 +181,7 @@ def test_crop_coordinates_round_trip():
     img = np.zeros((100, 120, 3), np.uint8)
     _, M = crop_square(img, 60.0, 50.0, 80.0, 64)
     pts = np.array([[20.0, 30.0], [60.0, 50.0], [99.0, 10.0]])
-    assert np.allclose(to_crop([[60.0, 50.0]], M), [[31.5, 31.5]], atol=1e-4)   # the centre maps to the crop's centre
+    # pixel-centre convention: the pixel whose centre is the square's centre (index cx - 0.5) is the crop's centre
+    assert np.allclose(to_crop([[59.5, 49.5]], M), [[31.5, 31.5]], atol=1e-4)
     assert np.allclose(from_crop(to_crop(pts, M), M), pts, atol=1e-3)
     assert landmark_box(pts) == (59.5, 30.0, 79.0)
