@@ -84,9 +84,7 @@ def merge_results(old, new):
 
 def _kept_paths(old, new, path=()):
     """Key paths of ``old`` that ``new`` does not hold (what a merge keeps from the earlier run)."""
-    if not isinstance(old, dict):
-        return []
-    if not isinstance(new, dict):
+    if not (isinstance(old, dict) and isinstance(new, dict)):
         return []
     out = []
     for k, v in old.items():
