@@ -69,9 +69,10 @@ def seed_figure(ts: TestFaces, predictors: Mapping[str, LandmarkPredictor], G: I
             if done is not None:
                 _show(axes[r, c], done[r], f"{name}: inpainted")
                 c += 1
+    # the title gets its own strip above the panels' titles (tight_layout alone lets them overlap)
+    fig.tight_layout(pad=0.3, h_pad=0.9, rect=(0, 0, 1, 1 - 0.35 / fig.get_figheight()) if title else None)
     if title:
         fig.suptitle(title, fontsize=10)
-    fig.tight_layout(pad=0.3)
     return fig
 
 
