@@ -185,3 +185,76 @@ def test_crop_coordinates_round_trip():
     assert np.allclose(to_crop([[59.5, 49.5]], M), [[31.5, 31.5]], atol=1e-4)
     assert np.allclose(from_crop(to_crop(pts, M), M), pts, atol=1e-3)
     assert landmark_box(pts) == (59.5, 30.0, 79.0)
+
+
+def test_inpaint_by_label_groups_and_reuses_completions():
+    torch.manual_seed(0)
+    ts = L.make_testset(10, 64)
+    G = L.InpaintGenerator(0.125, 1)
+    net = AnalysisNet(64, (8, 16, 16, 32, 32), 16, 8, 16).eval()
+    done = {}
+    E.inpaint_measures(G, ts, "halfface", {"true": ts.landmarks}, net, completed=done)
+    t = E.inpaint_by_label(G, ts, "halfface", {"true": ts.landmarks}, net, completed=done)
+    assert list(t.index.get_level_values("source").unique()) == ["true", "truth"]
+    n = {g: int((ts.smiling == k).sum()) for g, k in (("No_Smiling", 0), ("Smiling", 1))}
+    assert t.loc[("true", "No_Smiling"), "n"] == n["No_Smiling"] and t.loc[("true", "all"), "n"] == len(ts)
+    assert t.loc[("truth", "all"), "perceptual"] == 0 and t.loc[("truth", "all"), "ssim"] == pytest.approx(1.0)
+    # the completions handed over are the ones measured: a blank completion must read worse than the real one
+    blank = E.inpaint_by_label(G, ts, "halfface", {"true": ts.landmarks}, net, completed={"true": ts.images * 0})
+    assert blank.loc[("true", "all"), "psnr"] != t.loc[("true", "all"), "psnr"]
+    with pytest.raises(ValueError, match="kind"):
+        E.inpaint_by_label(G, ts, "random", {"true": ts.landmarks}, net)
+
+
+def _study(ours_corner: float, ours_nme: float) -> dict:
+    rows = {}
+    for seed in (0, 1):
+        for variant, w, corner, nme in (("baseline", None, 8.0, 4.5), ("ours", 1.0, ours_corner, ours_nme),
+                                        ("ours", 0.3, 9.0, 4.4)):
+            m = {"variant": variant, "w": w, "seed": seed}
+            for g in ("No_Smiling", "Smiling", "all"):
+                m.update({f"halfface_{g}_nme": nme + 0.1 * seed, f"halfface_{g}_nme_mouth": nme,
+                          f"halfface_{g}_corner_err": corner, f"halfface_{g}_lip_err": 2.5 if variant == "baseline" else 2.3})
+            rows[f"{variant}_{w}_{seed}"] = m
+    return {"rows": rows}
+
+
+@pytest.mark.parametrize("ours_corner, ours_nme, chosen, at_most", [(6.0, 4.4, "ours w=1", True),
+                                                                  (6.0, 5.0, "ours w=1", False),
+                                                                  (8.5, 4.4, None, None)])
+def test_label_study_table_choice_and_claim(ours_corner, ours_nme, chosen, at_most):
+    from helpers.lafin.diagnose import choose_weight, label_study_table
+    t = label_study_table(_study(ours_corner, ours_nme))
+    assert list(t.index.get_level_values("model").unique()) == ["baseline", "ours w=0.3", "ours w=1"]
+    assert t.loc[("baseline", "all"), ("nme", "mean")] == pytest.approx(4.55)
+    assert t.loc[("baseline", "all"), ("nme", "std")] == pytest.approx(np.std([4.5, 4.6], ddof=1))
+    ch = choose_weight(t)
+    assert ch["chosen"] == chosen and ch["nme_at_most_baseline"] == at_most
+    assert ch["rows"]["ours w=0.3"]["mouth_better_both_labels"] is False      # corners worse than the Baseline
+    claims = C.claims_table(_comparison(True), study=t)
+    row = claims[claims["claim"].str.startswith("Ours ≤ Baseline")].iloc[0]
+    assert row["reproduced"] == ("yes" if at_most else "no")
+
+
+def test_label_study_refuses_bad_input():
+    from helpers.lafin.diagnose import label_study
+    with pytest.raises(ValueError, match="weights must be >= 0"):
+        label_study("quick", seeds=(0,), weights=(-1.0,))
+    with pytest.raises(ValueError, match="at least one seed"):
+        label_study("quick", seeds=(), weights=(1.0,))
+
+
+def test_control_figure_rows_and_zoom():
+    import matplotlib
+    matplotlib.use("Agg")
+    from helpers.lafin import figures
+    torch.manual_seed(0)
+    ts = L.make_testset(6, 64)
+    P = L.LandmarkPredictor(64, label_input=True, width_mult=0.35, head_init="mean_shape")
+    G = L.InpaintGenerator(0.125, 1)
+    fig = figures.control_figure(ts, P, G, figures.pick_faces(ts, 1))
+    assert len(fig.axes) == 2 * 7                                  # truth, 2 x (landmarks, inpainted), 2 zooms
+    assert fig.axes[5].get_title() == "mouth, No_Smiling"
+    assert len(figures.control_figure(ts, P, None, 0).axes) == 3    # no inpainter: no zoom
+    with pytest.raises(ValueError, match="label input"):
+        figures.control_figure(ts, L.LandmarkPredictor(64, width_mult=0.35), G, 0)

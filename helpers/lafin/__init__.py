@@ -32,12 +32,12 @@ Files (the roles of ``helpers/README.md``):
 ``figures.py``, ``bench.py``, ``exercises.py``
     the notebook's figures, speed, the exercises' checks;
 ``__main__.py``
-    ``python -m helpers.lafin train | evaluate | release | bench | ablation | real | remeasure``.
+    ``python -m helpers.lafin train | evaluate | release | bench | ablation | label-study | real | remeasure | same-holes``.
 """
 from helpers.lafin import claims, evaluate, exercises, figures, losses, model
 from helpers.lafin.data import FaceBank, TestFaces, folder_testset, make_testset, synth_faces, training_data
-from helpers.lafin.diagnose import ROWS, ablation, ablation_table
-from helpers.lafin.evaluate import inpaint_measures, label_control, landmark_table, nme, predictor_measures
+from helpers.lafin.diagnose import ROWS, ablation, ablation_table, choose_weight, label_study, label_study_table
+from helpers.lafin.evaluate import inpaint_by_label, inpaint_measures, label_control, landmark_table, nme, predictor_measures
 from helpers.lafin.inpainter import (AutoAttention, FeatureMaps, InpaintGenerator, InpainterConfig, PatchDiscriminator,
                                      ResnetBlock, build_inpainter, hole_l1_loss, inpaint, inpainter_step, lsgan_d_loss,
                                      lsgan_g_loss, perceptual_loss, style_loss, tv_loss)
@@ -50,11 +50,12 @@ from helpers.lafin.pipeline import DETECTORS, MaskedFacePipeline, detect_faces, 
 from helpers.lafin.train import (DEMO_RELEASES, METHOD, Config, LaFIn, load_inpainter, load_predictor, load_release,
                                  release, train)
 
-__all__ = ["claims", "evaluate", "exercises", "figures", "losses", "model", "ROWS", "ablation", "ablation_table", "FaceBank",
+__all__ = ["claims", "evaluate", "exercises", "figures", "losses", "model", "ROWS", "ablation", "ablation_table", "choose_weight", "label_study",
+           "label_study_table", "FaceBank",
            "TestFaces", "folder_testset", "make_testset", "synth_faces", "training_data", "AutoAttention",
            "FeatureMaps", "InpaintGenerator", "InpainterConfig", "PatchDiscriminator", "ResnetBlock",
            "build_inpainter", "hole_l1_loss", "inpaint", "inpainter_step", "lsgan_d_loss", "lsgan_g_loss",
-           "perceptual_loss", "style_loss", "tv_loss", "inpaint_measures", "label_control", "landmark_table", "nme",
+           "perceptual_loss", "style_loss", "tv_loss", "inpaint_by_label", "inpaint_measures", "label_control", "landmark_table", "nme",
            "predictor_measures", "DAMAGES", "NETS", "VARIANTS", "Config", "SharedConfig", "PredictorConfig",
            "LabelChannel", "LandmarkHead", "LandmarkPredictor", "build_predictor", "damage", "damage_masks",
            "landmark_loss", "landmark_map", "lip_distance_loss", "mouth_corner_loss", "predict", "predictor_loss",

@@ -1,4 +1,4 @@
-"""``python -m helpers.lafin train | evaluate | release | bench | ablation | real | remeasure`` (see :mod:`helpers.core.cli`).
+"""``python -m helpers.lafin train | evaluate | release | bench | ablation | label-study | real | remeasure`` (see :mod:`helpers.core.cli`).
 
 ::
 
@@ -18,7 +18,7 @@ from helpers.core import cli, release as rel, runtime
 from helpers.core.config import parse_set
 from helpers.core.files import atomic_write_bytes
 from helpers.lafin.bench import bench
-from helpers.lafin.diagnose import ROWS, ablation, ablation_table
+from helpers.lafin.diagnose import ROWS, ablation, ablation_table, choose_weight, label_study, label_study_table
 from helpers.glcic import data as glcic_data, evaluate as glcic_eval
 from helpers.glcic.train import load_release as load_glcic
 from helpers.lafin.data import TestFaces, make_testset
@@ -130,9 +130,40 @@ def _same(args, command: str) -> int:
     return 0
 
 
+def _study_args(p) -> None:
+    p.add_argument("--profile", choices=runtime.PROFILES, default=None)
+    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    p.add_argument("--weights", nargs="+", type=float, default=[0.3, 1.0, 3.0],
+                   help="Ours' w_corner = w_lip values (the paper: 1)")
+    p.add_argument("--steps", type=int, default=None, help="steps per row (default: the released predictors')")
+    p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE")
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--run-root", default=None)
+    p.add_argument("--json", default=None, help="write the result here")
+
+
+def _study(args, command: str) -> int:
+    over = parse_set(args.set)
+    if args.threads:
+        over["threads"] = args.threads
+        runtime.num_threads(args.threads)
+    res = label_study(runtime.profile(args.profile), args.seeds, args.weights, args.steps, over, args.run_root)
+    res["command"] = command
+    res["data"] = dict(rel.SYNTHFACES)
+    table = label_study_table(res)
+    res["choice"] = choose_weight(table)
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        print(table.round(2))
+    print("choice:", res["choice"])
+    _write_json(args.json, res)
+    return 0
+
+
 COMMANDS = [
     cli.Command("ablation", "the ablation of the paper's additions, every row with the same budget",
                 _ablation_args, _ablation),
+    cli.Command("label-study", "Baseline and Ours over seeds and Ours' distance-loss weight: the trade-off curve",
+                _study_args, _study),
     cli.Command("real", "real-face measures of a predictor release on a face folder's test split",
                 _real_args, _real),
     cli.Command("remeasure", "recompute the check block of committed releases", _remeasure_args, _remeasure),

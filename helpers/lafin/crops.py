@@ -32,7 +32,7 @@ from helpers.core.files import atomic_write_bytes
 from helpers.core.images import to_uint8
 from helpers.core.runtime import bar
 from helpers.lafin.data import folder_testset
-from helpers.lafin.losses import flip_batch
+from helpers.lafin.losses import affine_jitter, flip_batch
 from helpers.lafin.model import PredictorConfig, damage_masks
 from helpers.synthfaces.render import draw_face_mask
 from helpers.lafin.pipeline import (CROP_SCALE, CROP_SHIFT, DEFAULT_CALIBRATION, crop_box, crop_square, detect_faces,
@@ -232,12 +232,14 @@ def detector_crops(bank: CropBank, det: str, cond: str, size: int, n: int | None
 
 def detector_batch(cfg: PredictorConfig, bank: CropBank, idx: torch.Tensor, g: torch.Generator) -> dict:
     """A predictor step's batch of detector-style crops (:func:`sample_crops`), flipped (LaFIn's
-    augmentation), with the whitened holes of the crops whose condition is ``halfface`` /
+    augmentation) and, with ``cfg.affine`` > 0, rotated, scaled and shifted, with the whitened holes of the crops whose condition is ``halfface`` /
     ``facemask`` (none for unmasked and drawn-mask photos): ``image``, ``landmarks``, ``masks``, ``smiling``."""
     b = sample_crops(bank, idx, cfg.size, g, cfg.crop_mix, cfg.landmark_crop)
     images, lm, cond = b["image"], b["landmarks"], b["condition"]
     if cfg.flip:
         images, lm = flip_batch(images, lm, torch.rand(len(images), generator=g) < 0.5)
+    if cfg.affine > 0:                     # in-plane rotation, scale and shift beyond the detector's own error
+        images, lm = affine_jitter(images, lm, cfg.affine, g)
     masks = torch.zeros(len(images), 1, cfg.size, cfg.size)
     for c, kind in ((2, "halfface"), (3, "facemask")):
         sel = cond == c

@@ -11,6 +11,18 @@ writes one JSON: the command, the shared config, and per row the training second
 measures of :func:`helpers.lafin.evaluate.predictor_measures` (both hole kinds, by label).
 Each row has its own run directory under ``runs/lafin-ablation-<profile>/``: an interrupted
 ablation continues where it stopped when the same command runs again.
+
+The ablation is one run per row, so a difference of a few tenths is noise. The **label study**::
+
+    python -m helpers.lafin label-study --profile demo --seeds 0 1 2 --weights 0.3 1 3 --threads 1 \
+        --json benchmarks/lafin_label_study.json
+
+trains the Baseline and Ours at the released predictors' budget (``Config.demo().steps``) for every
+seed, and Ours once per weight ``w`` of its two distance losses (``w_corner = w_lip = w``; the
+paper's unit weight is ``w = 1``). Each row is measured on the same test faces; the table gives mean
+and standard deviation over seeds (:func:`label_study_table`), the trade-off curve shows them
+against ``w`` (:func:`helpers.lafin.figures.tradeoff_figure`) and :func:`choose_weight` picks the
+weight with the lowest overall NME among those better than the Baseline on corners and lips.
 """
 from __future__ import annotations
 
@@ -24,7 +36,8 @@ from helpers.lafin.evaluate import eval_testset, predictor_measures
 from helpers.lafin.model import VARIANTS
 from helpers.lafin.train import Config, train
 
-__all__ = ["ROWS", "STEPS", "N_TEST", "ablation", "ablation_table"]
+__all__ = ["ROWS", "STEPS", "N_TEST", "ablation", "ablation_table", "label_study", "label_study_table",
+           "choose_weight", "STUDY_COLUMNS"]
 
 ROWS = tuple(VARIANTS)
 #: steps per row (the released demo predictors train longer: ``Config.demo().steps``)
@@ -67,3 +80,81 @@ def ablation_table(result: dict, kind: str = "halfface",
             rec["label_acc"] = m.get(f"{kind}_label_acc") if g == "all" else None
             recs.append(rec)
     return pd.DataFrame(recs).set_index(["variant", "group"])
+
+
+#: the measures the label study reports (halfface holes, every label group)
+STUDY_COLUMNS = ("nme", "nme_mouth", "corner_err", "lip_err")
+
+
+def _row_name(variant: str, w: float | None, seed: int) -> str:
+    return f"{variant}_s{seed}" if w is None else f"{variant}_w{w:g}_s{seed}"
+
+
+def label_study(profile: str = "demo", seeds=(0, 1, 2), weights=(0.3, 1.0, 3.0), steps: int | None = None,
+                overrides: dict | None = None, run_root=None, n_test: int | None = None,
+                progress: bool = True) -> dict:
+    """Train (or resume) Baseline x seeds and Ours x weights x seeds; measure each on one test set."""
+    if not seeds or not weights:
+        raise ValueError("label_study needs at least one seed and one weight")
+    if any(float(w) < 0 for w in weights):
+        raise ValueError(f"loss weights must be >= 0, got {list(weights)}")
+    root = Path(run_root) if run_root else runtime.RUNS_DIR / f"lafin-label-study-{profile}"
+    n_test = n_test or N_TEST[profile]
+    base = Config.for_profile(profile, **{"eval_every": 0, **({"steps": steps} if steps else {}), **(overrides or {})})
+    out = {"profile": profile, "steps": base.steps, "seeds": [int(s) for s in seeds],
+           "weights": [float(w) for w in weights], "n_test": n_test,
+           "config": {k: v for k, v in base.to_dict().items() if k not in ("variant", "seed", "w_corner", "w_lip")},
+           "rows": {}}
+    ts = None
+    plan = [("baseline", None, s) for s in seeds] + [("ours", float(w), s) for w in weights for s in seeds]
+    for variant, w, seed in plan:
+        cfg = base.replace(variant=variant, seed=int(seed),
+                           **({} if w is None else {"w_corner": w, "w_lip": w}))
+        name = _row_name(variant, w, seed)
+        res = train(cfg, root / name, progress=progress)
+        if not res.done:
+            raise RuntimeError(f"row {name!r} stopped at step {res.step} of {res.total}; run again to continue")
+        ts = ts or eval_testset(cfg, n_test)
+        m = predictor_measures(fp16_copy(res.models["P"]), ts, ("halfface",), cfg.lips)
+        out["rows"][name] = {"variant": variant, "w": w, "seed": int(seed),
+                             "train_seconds": round(res.train_seconds, 1), "steps": res.step, **m}
+    return out
+
+
+def label_study_table(result: dict, kind: str = "halfface", columns=STUDY_COLUMNS) -> pd.DataFrame:
+    """(model, group) x (measure, mean / std / n) over seeds; model = ``baseline`` or ``ours w=<w>``."""
+    recs = []
+    for r in result["rows"].values():
+        model = "baseline" if r["variant"] == "baseline" else f"ours w={r['w']:g}"
+        for g in ("No_Smiling", "Smiling", "all"):
+            recs.append({"model": model, "w": r["w"], "group": g, "seed": r["seed"],
+                         **{c: r.get(f"{kind}_{g}_{c}") for c in columns}})
+    df = pd.DataFrame(recs)
+    order = ["baseline"] + [f"ours w={w:g}" for w in sorted({r["w"] for r in result["rows"].values()
+                                                             if r["w"] is not None})]
+    agg = df.groupby(["model", "group"])[list(columns)].agg(["mean", "std", "count"])
+    return agg.reindex(pd.MultiIndex.from_product([order, ["No_Smiling", "Smiling", "all"]],
+                                                  names=["model", "group"]))
+
+
+def choose_weight(table: pd.DataFrame) -> dict:
+    """The weight to keep, read off :func:`label_study_table`.
+
+    Eligible: Ours rows whose mean corner and lip errors are below the Baseline's for **both** label
+    groups. Chosen: the eligible row with the lowest mean overall NME (all faces); ``None`` when no
+    row is eligible. Returns the choice and, for it, whether its NME is at most the Baseline's.
+    """
+    base = table.loc["baseline"]
+    rows = {}
+    for model in table.index.get_level_values("model").unique():
+        if model == "baseline":
+            continue
+        t = table.loc[model]
+        better = all(t.loc[g, (c, "mean")] < base.loc[g, (c, "mean")]
+                     for g in ("No_Smiling", "Smiling") for c in ("corner_err", "lip_err"))
+        rows[model] = {"mouth_better_both_labels": bool(better), "nme": float(t.loc["all", ("nme", "mean")])}
+    eligible = {k: v for k, v in rows.items() if v["mouth_better_both_labels"]}
+    pick = min(eligible, key=lambda k: eligible[k]["nme"]) if eligible else None
+    base_nme = float(base.loc["all", ("nme", "mean")])
+    return {"rows": rows, "chosen": pick, "baseline_nme": base_nme,
+            "nme_at_most_baseline": None if pick is None else bool(rows[pick]["nme"] <= base_nme)}

@@ -47,7 +47,7 @@ from helpers.lafin.inpainter import InpaintGenerator, inpaint
 from helpers.lafin.model import LandmarkPredictor, SharedConfig, check_landmarks, damage, nme, predict
 
 __all__ = ["nme", "landmark_table", "per_face", "by_label", "predict_testset", "predictor_measures", "label_control",
-           "inpaint_measures", "predictor_validation", "detector_crop_validation", "inpainter_validation", "eval_testset",
+           "inpaint_measures", "inpaint_by_label", "predictor_validation", "detector_crop_validation", "inpainter_validation", "eval_testset",
            "predictor_release_metrics", "predictor_check", "predictor_check_synthfaces", "inpainter_check", "inpainter_release_metrics",
            "remeasure", "mouth_box_masks", "resized", "same_holes", "GROUPS", "LANDMARK_COLUMNS", "N_TEST",
            "CHECK_N", "MOUTH"]
@@ -194,6 +194,47 @@ def inpaint_measures(G: InpaintGenerator, ts: TestFaces, kind: str, sources: Map
     rows["truth"] = {"psnr": float("nan"), "ssim": 1.0, "l1": 0.0, "perceptual": 0.0, "fid": 0.0, "kid": 0.0,
                      **_fidelity(truth, ts)}
     return pd.DataFrame(rows).T
+
+
+def inpaint_by_label(G: InpaintGenerator, ts: TestFaces, kind: str, sources: Mapping[str, torch.Tensor],
+                     net=None, completed: Mapping[str, torch.Tensor] | None = None) -> pd.DataFrame:
+    """Inpainting quality by label: rows (source, group) with hole PSNR, SSIM, perceptual distance, the
+    completed mouth's landmark error and the share read as the face's true label (analysis network).
+
+    ``completed`` (from :func:`inpaint_measures`) reuses its completions instead of inpainting again.
+    Row ``truth`` is the unmasked faces read by the same instrument. Means per group, ``n`` faces.
+    """
+    if kind not in ts.masks:
+        raise ValueError(f"kind must be one of {tuple(ts.masks)}, got {kind!r}")
+    net = analysis.load() if net is None else net
+    masks = ts.masks[kind]
+    groups = {"No_Smiling": ts.smiling == 0, "Smiling": ts.smiling == 1, "all": torch.ones(len(ts), dtype=torch.bool)}
+    recs = []
+    for name in [*sources, "truth"]:
+        if name == "truth":
+            out = ts.images
+        elif completed is not None and name in completed:
+            out = completed[name]
+        else:
+            check_landmarks(sources[name], f"sources[{name!r}]", n=len(ts))
+            out = inpaint(G, ts.images * (1 - masks), masks, sources[name]).clamp(-1, 1)
+        read = _readings(out, net)
+        with torch.no_grad():
+            perc = torch.cat([analysis.perceptual_distance(out[i:i + 64], ts.images[i:i + 64], net)
+                              for i in range(0, len(out), 64)])
+        per = {"psnr": metrics.hole_psnr(out, ts.images, masks) if name != "truth" else torch.full((len(ts),), float("nan")),
+               "ssim": metrics.hole_ssim(out, ts.images, masks), "perceptual": perc,
+               "mouth_nme": 100 * nme(read["landmarks"], ts.landmarks, MOUTH),
+               "label_read": ((read["smiling_prob"] > 0.5).long() == ts.smiling).float()}
+        for g, sel in groups.items():
+            sel = sel & (ts.smiling >= 0) if g != "all" else sel
+            row = {"source": name, "group": g, "n": int(sel.sum())}
+            for k, v in per.items():
+                v = v[sel]
+                v = v[torch.isfinite(v)]
+                row[k] = float(v.mean()) if len(v) else float("nan")
+            recs.append(row)
+    return pd.DataFrame(recs).set_index(["source", "group"])
 
 
 # ------------------------------------------------------------------------- against other methods

@@ -18,7 +18,7 @@ from helpers.lafin.data import TestFaces
 from helpers.lafin.inpainter import InpaintGenerator, inpaint
 from helpers.lafin.model import LandmarkPredictor, damage, predict
 
-__all__ = ["pick_faces", "seed_figure", "control_figure", "label_histograms", "explore_widget", "LABELS"]
+__all__ = ["pick_faces", "seed_figure", "control_figure", "tradeoff_figure", "label_histograms", "explore_widget", "LABELS"]
 
 LABELS = {0: "No_Smiling", 1: "Smiling"}
 
@@ -76,29 +76,87 @@ def seed_figure(ts: TestFaces, predictors: Mapping[str, LandmarkPredictor], G: I
     return fig
 
 
-def control_figure(ts: TestFaces, P: LandmarkPredictor, G: InpaintGenerator | None, index: int,
-                   kind: str = "halfface"):
-    """One face read with label No_Smiling and with Smiling: landmarks (truth green) and inpaintings."""
+def _mouth_window(lm: torch.Tensor, size: int, pad: float = 0.4) -> tuple[int, int, int, int]:
+    """A square (y0, y1, x0, x1) around the mouth points of ``lm`` (68, 2), ``pad`` x their width each side."""
+    m = lm[48:68]
+    cx, cy = float(m[:, 0].mean()), float(m[:, 1].mean())
+    half = max(float(m[:, 0].max() - m[:, 0].min()), 8.0) * (0.5 + pad)
+    half = min(half, size / 2)
+    x0 = int(round(min(max(cx - half, 0), size - 2 * half)))
+    y0 = int(round(min(max(cy - half, 0), size - 2 * half)))
+    return y0, y0 + int(round(2 * half)), x0, x0 + int(round(2 * half))
+
+
+def control_figure(ts: TestFaces, P: LandmarkPredictor, G: InpaintGenerator | None, index,
+                   kind: str = "halfface", zoom: bool = True):
+    """Faces read with label No_Smiling and with Smiling: one row per face (``index``: an int or a list).
+
+    Per label: the damaged input with the predicted landmarks (truth green) and the inpainting;
+    with ``zoom`` and an inpainter, the two inpainted mouths enlarged side by side (the same window,
+    around the true mouth), so a difference of a few pixels at the corners can be seen.
+    """
     if not P.label_input:
         raise ValueError("control_figure needs a predictor with label input (variant != 'baseline')")
-    x, m = ts.images[index:index + 1].expand(2, -1, -1, -1), ts.masks[kind][index:index + 1].expand(2, -1, -1, -1)
-    lm, done = _run(P, G, x.contiguous(), m.contiguous(), torch.tensor([0, 1]))
-    iod = float(inter_ocular(ts.landmarks[index]))
-    ncol = 1 + 2 * (2 if G is not None else 1)
-    fig, axes = plt.subplots(1, ncol, figsize=(1.9 * ncol, 2.3), squeeze=False)
-    _show(axes[0, 0], ts.images[index], f"truth: {LABELS[int(ts.smiling[index])]}")
-    c = 1
-    for k in (0, 1):
-        d = 100 * float(mouth_corner_distance(lm[k])) / iod
-        ax = axes[0, c]
-        _show(ax, damage(x[k:k + 1], m[k:k + 1])[0], f"label {LABELS[k]}\ncorners {d:.1f} % IOD")
-        draw(ax, ts.landmarks[index], color="lime", size=3, linewidth=0.6, alpha=0.8)
-        draw(ax, lm[k], color="red", size=3, linewidth=0.6)
-        c += 1
-        if done is not None:
-            _show(axes[0, c], done[k], f"inpainted ({LABELS[k]})")
+    rows = [int(index)] if isinstance(index, int) else [int(i) for i in index]
+    if not rows:
+        raise ValueError("control_figure needs at least one face index")
+    zoom = zoom and G is not None
+    ncol = 1 + 2 * (2 if G is not None else 1) + (2 if zoom else 0)
+    fig, axes = plt.subplots(len(rows), ncol, figsize=(1.75 * ncol, 2.15 * len(rows) + 0.15), squeeze=False)
+    for r, i in enumerate(rows):
+        x = ts.images[i:i + 1].expand(2, -1, -1, -1).contiguous()
+        m = ts.masks[kind][i:i + 1].expand(2, -1, -1, -1).contiguous()
+        lm, done = _run(P, G, x, m, torch.tensor([0, 1]))
+        iod = float(inter_ocular(ts.landmarks[i]))
+        _show(axes[r, 0], ts.images[i], f"truth: {LABELS[int(ts.smiling[i])]}\ncorners "
+                                        f"{100 * float(mouth_corner_distance(ts.landmarks[i])) / iod:.1f} % IOD")
+        c = 1
+        for k in (0, 1):
+            d = 100 * float(mouth_corner_distance(lm[k])) / iod
+            ax = axes[r, c]
+            _show(ax, damage(x[k:k + 1], m[k:k + 1])[0], f"label {LABELS[k]}\ncorners {d:.1f} % IOD")
+            draw(ax, ts.landmarks[i], color="lime", size=3, linewidth=0.6, alpha=0.8)
+            draw(ax, lm[k], color="red", size=3, linewidth=0.6)
             c += 1
-    fig.tight_layout(pad=0.3)
+            if done is not None:
+                _show(axes[r, c], done[k], f"inpainted ({LABELS[k]})")
+                c += 1
+        if zoom:
+            y0, y1, x0, x1 = _mouth_window(ts.landmarks[i], ts.images.shape[-1])
+            for k in (0, 1):
+                _show(axes[r, c], done[k][:, y0:y1, x0:x1], f"mouth, {LABELS[k]}")
+                c += 1
+    fig.tight_layout(pad=0.3, h_pad=1.2)
+    return fig
+
+
+def tradeoff_figure(table, columns=("nme", "corner_err", "lip_err")):
+    """The label study's trade-off: each measure (mean +- std over seeds) against Ours' distance-loss
+    weight ``w``, one line per label group, the Baseline's mean +- std as a band of the same colour.
+
+    ``table``: :func:`helpers.lafin.diagnose.label_study_table`'s result.
+    """
+    models = [m for m in table.index.get_level_values("model").unique() if m != "baseline"]
+    ws = [float(m.split("=")[1]) for m in models]
+    names = {"nme": "NME, all points", "corner_err": "mouth-corner distance error", "lip_err": "lip distance error",
+             "nme_mouth": "NME, mouth points"}
+    fig, axes = plt.subplots(1, len(columns), figsize=(3.3 * len(columns), 2.8), squeeze=False)
+    for ax, col in zip(axes[0], columns):
+        for g, colour in (("No_Smiling", "tab:blue"), ("Smiling", "tab:orange"), ("all", "black")):
+            mean = [table.loc[(m, g), (col, "mean")] for m in models]
+            std = [table.loc[(m, g), (col, "std")] for m in models]
+            ax.errorbar(ws, mean, yerr=std, color=colour, marker="o", ms=3, capsize=2, label=f"Ours, {g}")
+            b, bs = table.loc[("baseline", g), (col, "mean")], table.loc[("baseline", g), (col, "std")]
+            ax.axhspan(b - (bs if bs == bs else 0), b + (bs if bs == bs else 0), color=colour, alpha=0.12)
+            ax.axhline(b, color=colour, ls="--", lw=0.8)
+        ax.set_xscale("log")
+        ax.set_xticks(ws, [f"{w:g}" for w in ws])
+        ax.minorticks_off()
+        ax.set_xlabel("w_corner = w_lip (paper: 1)")
+        ax.set_title(f"{names.get(col, col)}, % IOD", fontsize=9)
+    axes[0, 0].legend(fontsize=7)
+    fig.text(0.5, 0.0, "dashed line and band: Baseline (mean +- std over the same seeds)", ha="center", fontsize=7)
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
     return fig
 
 

@@ -107,7 +107,7 @@ def flip_batch(images: torch.Tensor, landmarks: torch.Tensor, which: torch.Tenso
     return images, landmarks
 
 
-def _affine(images, landmarks, strength: float, g: torch.Generator):
+def affine_jitter(images, landmarks, strength: float, g: torch.Generator):
     """Random rotation (+-15 deg x strength), scale (1 +- 0.1 x s) and shift (+-5 % x s), per face."""
     n, _, h, w = images.shape
     r = torch.rand(n, 4, generator=g) * 2 - 1
@@ -132,7 +132,7 @@ def augment_batch(cfg: PredictorConfig, images: torch.Tensor, landmarks: torch.T
     if cfg.flip:
         images, landmarks = flip_batch(images, landmarks, torch.rand(len(images), generator=g) < 0.5)
     if cfg.affine > 0:
-        images, landmarks = _affine(images, landmarks, cfg.affine, g)
+        images, landmarks = affine_jitter(images, landmarks, cfg.affine, g)
     return images, landmarks
 
 
