@@ -124,6 +124,20 @@ def test_pipeline_on_a_synthetic_photo():
     assert changed.sum() > 0 and not changed[:30].any()           # only the hole (lower face) changed
     with pytest.raises(ValueError, match="detector"):
         L.MaskedFacePipeline(P, G, detector="yolo")
+    with pytest.raises(ValueError, match="cover"):
+        L.MaskedFacePipeline(P, G, cover="all")
+
+
+def test_pipeline_cover_reaches_above_the_half_face():
+    from helpers.faces.landmarks import mean_shape
+    P = L.LandmarkPredictor(64, width_mult=0.35, head_init="mean_shape")
+    crop = torch.zeros(3, 64, 64)
+    holes = {c: L.MaskedFacePipeline(P, None, hole="none", cover=c).landmarks_of_crop(crop)[1] for c in ("halfface", "union")}
+    assert bool((holes["union"] >= holes["halfface"]).all())              # the union contains the half face
+    rows = lambda h: torch.nonzero(h[0].sum(1)).flatten()
+    assert int(rows(holes["union"])[0]) < int(rows(holes["halfface"])[0])  # and starts higher (below the eyes)
+    eyes = torch.from_numpy(mean_shape(64))[36:48, 1].min()
+    assert int(rows(holes["union"])[0]) > float(eyes) - 1                  # but leaves the eyes alone
 
 
 def test_match_face_rule():

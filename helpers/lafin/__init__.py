@@ -32,9 +32,9 @@ Files (the roles of ``helpers/README.md``):
 ``figures.py``, ``bench.py``, ``exercises.py``
     the notebook's figures, speed, the exercises' checks;
 ``__main__.py``
-    ``python -m helpers.lafin train | evaluate | release | bench | ablation | label-study | real | remeasure | same-holes``.
+    ``python -m helpers.lafin train | evaluate | release | bench | ablation | label-study | real | fit-diagnosis | remeasure | same-holes``.
 """
-from helpers.lafin import claims, evaluate, exercises, figures, losses, model
+from helpers.lafin import claims, evaluate, exercises, figures, losses, model, real
 from helpers.lafin.data import FaceBank, TestFaces, folder_testset, make_testset, synth_faces, training_data
 from helpers.lafin.diagnose import ROWS, ablation, ablation_table, choose_weight, label_study, label_study_table
 from helpers.lafin.evaluate import inpaint_by_label, inpaint_measures, label_control, landmark_table, nme, predictor_measures
@@ -50,7 +50,7 @@ from helpers.lafin.pipeline import DETECTORS, MaskedFacePipeline, detect_faces, 
 from helpers.lafin.train import (DEMO_RELEASES, METHOD, Config, LaFIn, load_inpainter, load_predictor, load_release,
                                  release, train)
 
-__all__ = ["claims", "evaluate", "exercises", "figures", "losses", "model", "ROWS", "ablation", "ablation_table", "choose_weight", "label_study",
+__all__ = ["claims", "evaluate", "exercises", "figures", "losses", "model", "real", "ROWS", "ablation", "ablation_table", "choose_weight", "label_study",
            "label_study_table", "FaceBank",
            "TestFaces", "folder_testset", "make_testset", "synth_faces", "training_data", "AutoAttention",
            "FeatureMaps", "InpaintGenerator", "InpainterConfig", "PatchDiscriminator", "ResnetBlock",

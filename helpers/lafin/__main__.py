@@ -1,4 +1,4 @@
-"""``python -m helpers.lafin train | evaluate | release | bench | ablation | label-study | real | remeasure`` (see :mod:`helpers.core.cli`).
+"""``python -m helpers.lafin train | evaluate | release | bench | ablation | label-study | real | fit-diagnosis | remeasure`` (see :mod:`helpers.core.cli`).
 
 ::
 
@@ -24,7 +24,7 @@ from helpers.glcic.train import load_release as load_glcic
 from helpers.lafin.data import TestFaces, make_testset
 from helpers.synthfaces import bank
 from helpers.lafin.evaluate import remeasure, resized, same_holes
-from helpers.lafin.real import real_measures
+from helpers.lafin.real import fit_diagnosis, real_measures
 from helpers.lafin.train import DEMO_RELEASES, METHOD, load_inpainter, load_predictor, load_release
 
 
@@ -72,6 +72,31 @@ def _real(args, command: str) -> int:
         runtime.num_threads(args.threads)
     res = {"command": command, "data": args.data,
            "releases": {name: real_measures(load_predictor(name), args.data, args.n) for name in args.release}}
+    _write_json(args.json, res)
+    return 0
+
+
+def _fit_args(p) -> None:
+    p.add_argument("--data", required=True, help="face folder with 68 landmarks and train/test splits")
+    p.add_argument("--release", default="lafin_300w_det")
+    p.add_argument("--n", type=int, default=256, help="first N faces of each split")
+    p.add_argument("--runs", nargs="*", default=[], metavar="NAME=RUN_DIR",
+                   help="continued trainings whose validation curves are copied in")
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--json", default=None)
+
+
+def _fit(args, command: str) -> int:
+    if args.threads:
+        runtime.num_threads(args.threads)
+    runs = {}
+    for item in args.runs:
+        name, sep, folder = item.partition("=")
+        if not sep:
+            raise SystemExit(f"--runs takes NAME=RUN_DIR, got {item!r}")
+        runs[name] = folder
+    res = {"command": command, "release": args.release, **fit_diagnosis(load_predictor(args.release), args.data, args.n, runs)}
+    print(json.dumps(res["splits"], indent=1))
     _write_json(args.json, res)
     return 0
 
@@ -166,6 +191,8 @@ COMMANDS = [
                 _study_args, _study),
     cli.Command("real", "real-face measures of a predictor release on a face folder's test split",
                 _real_args, _real),
+    cli.Command("fit-diagnosis", "train vs test error by face part of a real-face predictor, flip averaging, continued runs",
+                _fit_args, _fit),
     cli.Command("remeasure", "recompute the check block of committed releases", _remeasure_args, _remeasure),
     cli.Command("same-holes", "LaFIn's inpainter beside GLCIC and Telea on the same faces and holes",
                 _same_args, _same),

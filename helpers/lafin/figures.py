@@ -18,7 +18,7 @@ from helpers.lafin.data import TestFaces
 from helpers.lafin.inpainter import InpaintGenerator, inpaint
 from helpers.lafin.model import LandmarkPredictor, damage, predict
 
-__all__ = ["pick_faces", "seed_figure", "control_figure", "tradeoff_figure", "label_histograms", "explore_widget", "LABELS"]
+__all__ = ["pick_faces", "seed_figure", "control_figure", "tradeoff_figure", "pipeline_figure", "label_histograms", "explore_widget", "LABELS"]
 
 LABELS = {0: "No_Smiling", 1: "Smiling"}
 
@@ -157,6 +157,47 @@ def tradeoff_figure(table, columns=("nme", "corner_err", "lip_err")):
     axes[0, 0].legend(fontsize=7)
     fig.text(0.5, 0.0, "dashed line and band: Baseline (mean +- std over the same seeds)", ha="center", fontsize=7)
     fig.tight_layout(rect=(0, 0.04, 1, 1))
+    return fig
+
+
+def pipeline_figure(pipe, photos, truths=None):
+    """The photo pipeline step by step, one row per photo (uint8 H, W, 3): the detector's box, the
+    landmarks on the crop, the estimated hole, the completed crop and the photo with the completion
+    pasted back; with ``truths`` (the same photos unmasked), the true crop last. Returns the figure."""
+    import cv2
+    import numpy as np
+    photos = list(photos)
+    truths = None if truths is None else list(truths)
+    if truths is not None and len(truths) != len(photos):
+        raise ValueError(f"truths must match photos: {len(truths)} vs {len(photos)}")
+    ncol = 5 + (truths is not None)
+    fig, axes = plt.subplots(len(photos), ncol, figsize=(1.9 * ncol, 2.0 * len(photos) + 0.2), squeeze=False)
+    for r, photo in enumerate(photos):
+        res = pipe(photo)
+        ax = axes[r, 0]
+        ax.imshow(photo)
+        ax.set_title("photo: " + ("face found" if res.found else "no face found"), fontsize=8)
+        if res.box is not None:
+            x0, y0, x1, y1 = res.box
+            ax.add_patch(plt.Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, color="yellow", lw=1))
+        _show(axes[r, 1], res.crop, "crop + landmarks")
+        draw(axes[r, 1], res.crop_landmarks, color="red", size=3, linewidth=0.6)
+        _show(axes[r, 2], damage(res.crop[None], res.hole[None])[0], "estimated hole")
+        _show(axes[r, 3], res.inpainted, "inpainted")
+        axes[r, 4].imshow(res.output)
+        axes[r, 4].set_title("pasted back", fontsize=8)
+        if truths is not None:
+            # the same crop of the unmasked photo: pass 1's box and pass 2's landmark crop are in res.crop's frame
+            size = res.crop.shape[-1]
+            M = cv2.estimateAffinePartial2D(res.landmarks.astype(np.float32),
+                                            res.crop_landmarks.numpy().astype(np.float32))[0]
+            t = cv2.warpAffine(np.asarray(truths[r]), M, (size, size), flags=cv2.INTER_AREA)
+            axes[r, 5].imshow(t)
+            axes[r, 5].set_title("truth (unmasked)", fontsize=8)
+        for a in axes[r]:
+            a.set_xticks([])
+            a.set_yticks([])
+    fig.tight_layout(pad=0.3, h_pad=0.8)
     return fig
 
 

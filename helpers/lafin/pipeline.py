@@ -27,8 +27,12 @@ behind drawn face masks.
    predicted landmarks (:func:`helpers.faces.masks.half_face_mask`, a larger margin) ``iterations`` times;
 4. with ``passes=2`` the crop is cut again by the landmark rule from the first pass's landmarks
    and the predictor reads that crop (the crop of its training faces);
-5. the inpainter completes the hole (the half face below the final landmarks) guided by them;
-   the completed crop is pasted back into the photo (only the hole's pixels change).
+5. the inpainter completes the hole guided by the final landmarks; the completed crop is pasted
+   back into the photo (only the hole's pixels change). ``cover="union"`` (default) completes the
+   half face below the landmarks joined with a face mask's shape placed from them and dilated by
+   ``dilate`` px (:func:`helpers.faces.masks.face_mask_shape`): a real mask reaches up to just below
+   the eyes, above the half face's top edge (mid-nose), and ``cover="halfface"`` leaves that strip
+   of mask in the picture.
 """
 from __future__ import annotations
 
@@ -43,11 +47,11 @@ from helpers.core.images import to_tensor, to_uint8
 from helpers.core.release import Release
 from helpers.faces import detect as dlib_detect
 from helpers.faces.landmarks import mean_shape
-from helpers.faces.masks import half_face_mask
+from helpers.faces.masks import face_mask_shape, half_face_mask
 from helpers.lafin.inpainter import InpaintGenerator, inpaint
 from helpers.lafin.model import LandmarkPredictor, damage, predict
 
-__all__ = ["DETECTORS", "MTCNN_THRESHOLDS", "HOLES", "detect_faces", "detector_settings", "landmark_crop", "detector_available", "match_face", "crop_box", "crop_square",
+__all__ = ["DETECTORS", "MTCNN_THRESHOLDS", "HOLES", "COVERS", "detect_faces", "detector_settings", "landmark_crop", "detector_available", "match_face", "crop_box", "crop_square",
            "MaskedFacePipeline", "PipelineResult", "DEFAULT_CALIBRATION"]
 
 DETECTORS = ("dlib_hog", "dlib_cnn", "mtcnn")
@@ -57,6 +61,8 @@ MTCNN_THRESHOLDS = (0.05, 0.1, 0.1)
 DEFAULT_CALIBRATION = {"side": 1.9, "dx": 0.0, "dy": -0.05}
 #: how the predictor meets the unknown hole: read the crop as it is, or whiten an estimated half face
 HOLES = ("none", "estimate")
+#: what the inpainter completes on a photo (step 5 of the module docstring)
+COVERS = ("union", "halfface")
 CROP_SCALE, CROP_SHIFT = 1.6, 0.1           # the landmark rule of the 300-W crops (data_scripts.prepare_300w)
 
 
@@ -207,11 +213,15 @@ class MaskedFacePipeline:
 
     def __init__(self, predictor, inpainter=None, detector: str = "mtcnn", calibration: dict | None = None,
                  iterations: int = 2, margin: float = 0.12, smiling: int = 0, hole: str | None = None,
-                 passes: int | None = None):
+                 passes: int | None = None, cover: str = "union", dilate: int = 3):
         if detector not in DETECTORS:
             raise ValueError(f"detector must be one of {DETECTORS}, got {detector!r}")
         if iterations < 1:
             raise ValueError(f"iterations must be >= 1, got {iterations}")
+        if cover not in COVERS:
+            raise ValueError(f"cover must be one of {COVERS}, got {cover!r}")
+        if dilate < 0:
+            raise ValueError(f"dilate must be >= 0 px, got {dilate}")
         cfg, metrics = None, {}
         if isinstance(predictor, Release):
             cfg, metrics, predictor = predictor.config, predictor.metrics, predictor.model
@@ -227,7 +237,7 @@ class MaskedFacePipeline:
         self.P, self.G, self.detector = predictor, inpainter, detector
         self.calibration = dict(calibration or metrics.get("calibration", {}).get(detector, DEFAULT_CALIBRATION))
         self.iterations, self.margin, self.smiling = int(iterations), float(margin), int(smiling)
-        self.hole, self.passes = hole, int(passes)
+        self.hole, self.passes, self.cover, self.dilate = hole, int(passes), cover, int(dilate)
 
     def landmarks_of_crop(self, crop: torch.Tensor, smiling: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """(landmarks (68, 2), hole (1, S, S)) of a face crop (3, S, S) in [-1, 1], hole unknown."""
@@ -241,7 +251,13 @@ class MaskedFacePipeline:
             for _ in range(self.iterations):
                 hole = half_face_mask(lm.numpy().clip(0, size - 1), size, margin=self.margin)
                 lm = predict(self.P, damage(crop[None], hole[None]), lab)["landmarks"][0]
-        hole = half_face_mask(lm.numpy().clip(0, size - 1), size, margin=self.margin)
+        pts = lm.numpy().clip(0, size - 1)
+        hole = half_face_mask(pts, size, margin=self.margin)
+        if self.cover == "union":
+            shape = face_mask_shape(pts, size, "surgical")[None]
+            if self.dilate:
+                shape = torch.nn.functional.max_pool2d(shape, 2 * self.dilate + 1, 1, self.dilate)
+            hole = torch.maximum(hole, shape[0])
         return lm, hole
 
     def passes_of(self, img: np.ndarray, faces, smiling: int | None = None) -> list[tuple]:

@@ -28,6 +28,7 @@ The drawn masks are synthetic occlusions on real photos, not photos of people we
 """
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -38,7 +39,7 @@ import torch
 from helpers.core.images import to_uint8
 from helpers.core.release import Release
 from helpers.faces import detect as dlib_detect
-from helpers.faces.landmarks import MOUTH
+from helpers.faces.landmarks import MOUTH, inter_ocular
 from helpers.lafin.data import TestFaces, folder_faces, folder_testset
 from helpers.lafin.crops import draw_masks
 from helpers.lafin.model import LandmarkPredictor, damage, nme
@@ -46,7 +47,7 @@ from helpers.lafin.pipeline import (DETECTORS, MaskedFacePipeline, detect_faces,
                                     match_face)
 
 __all__ = ["predictor_nme", "dlib_nme", "detector_rates", "calibrate", "pipeline_nme",
-           "real_measures", "has_split", "TARGET_NME", "PIPELINE_DETECTORS"]
+           "real_measures", "has_split", "fit_diagnosis", "REGIONS", "TARGET_NME", "PIPELINE_DETECTORS"]
 
 #: the aim for a masked face: inter-ocular NME at or below 8 %
 TARGET_NME = 8.0
@@ -234,4 +235,55 @@ def real_measures(P, root, n: int | None = None, detectors=DETECTORS, seed: int 
             last = max(out["pipelines"][best])
             out["best_detector"] = best
             out["pipeline"] = dict(out["pipelines"][best][last]["masked"], passes=int(last[-1]))
+    return out
+
+
+#: the 68 points by face part (iBUG numbering)
+REGIONS = {"jaw": range(0, 17), "brows": range(17, 27), "nose": range(27, 36), "eyes": range(36, 48),
+           "mouth": range(48, 68)}
+
+
+def _flip_mean(P, x: torch.Tensor) -> torch.Tensor:
+    from helpers.faces.landmarks import FLIP_PERMUTATION
+    with torch.no_grad():
+        a = torch.cat([P(x[i:i + 64].float())["landmarks"] for i in range(0, len(x), 64)])
+        b = torch.cat([P(x[i:i + 64].flip(-1).float())["landmarks"] for i in range(0, len(x), 64)])
+    b = b[:, list(FLIP_PERMUTATION)].clone()
+    b[..., 0] = x.shape[-1] - 1 - b[..., 0]
+    return a, (a + b) / 2
+
+
+def fit_diagnosis(P, root, n: int | None = 256, runs=None) -> dict:
+    """Why a real-face predictor's unmasked error stops where it does, on the folder ``root``.
+
+    On the crops of the true landmarks, unmasked, for the train and the test split (first ``n``
+    faces each): the NME of each face part (:data:`REGIONS`) and of all points, and the NME when
+    the prediction is averaged with the mirrored face's (flip test-time augmentation). A train error
+    close to the test error says the predictor underfits (capacity, input size, head), a much lower
+    one that it memorises. ``runs``: ``{name: run folder}`` of continued trainings, whose validation
+    curves (the ``val_*`` entries of ``metrics.jsonl``) are copied in, so a reader sees whether more
+    steps move the error.
+    """
+    if isinstance(P, Release):
+        P = P.model
+    out = {"data": str(root), "n": n, "splits": {}, "runs": {}}
+    for split in ("train", "test"):
+        if not has_split(root, split):
+            continue
+        ts = folder_testset(root, P.size, split, n=n, seed=0)
+        plain, flipped = _flip_mean(P, ts.images)
+        iod = inter_ocular(ts.landmarks)[:, None]
+        d = 100 * (plain - ts.landmarks).norm(dim=-1) / iod
+        out["splits"][split] = {"n": len(ts), "nme": float(d.mean()),
+                                "flip_tta_nme": float(100 * nme(flipped, ts.landmarks).mean()),
+                                **{f"nme_{k}": float(d[:, list(v)].mean()) for k, v in REGIONS.items()}}
+    for name, folder in (runs or {}).items():
+        path = Path(folder) / "metrics.jsonl"
+        if not path.exists():
+            raise FileNotFoundError(f"no metrics.jsonl in run folder {folder} (for {name!r})")
+        rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        cfg = json.loads((Path(folder) / "config.json").read_text()) if (Path(folder) / "config.json").exists() else {}
+        out["runs"][name] = {"config": {k: cfg.get(k) for k in ("init_release", "steps", "lr", "affine", "crops")},
+                             "curve": [{k: v for k, v in r.items() if k == "step" or k.startswith("val_")}
+                                       for r in rows if any(k.startswith("val_") for k in r)]}
     return out
