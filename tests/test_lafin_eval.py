@@ -237,7 +237,7 @@ def _study(ours_corner: float, ours_nme: float) -> dict:
                                                                   (6.0, 5.0, "ours w=1", False),
                                                                   (8.5, 4.4, None, None)])
 def test_label_study_table_choice_and_claim(ours_corner, ours_nme, chosen, at_most):
-    from helpers.lafin.diagnose import choose_weight, label_study_table
+    from helpers.lafin.claims import choose_weight, label_study_table
     t = label_study_table(_study(ours_corner, ours_nme))
     assert list(t.index.get_level_values("model").unique()) == ["baseline", "ours w=0.3", "ours w=1"]
     assert t.loc[("baseline", "all"), ("nme", "mean")] == pytest.approx(4.55)

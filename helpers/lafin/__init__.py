@@ -36,7 +36,8 @@ Files (the roles of ``helpers/README.md``):
 """
 from helpers.lafin import claims, evaluate, exercises, figures, losses, model, real
 from helpers.lafin.data import FaceBank, TestFaces, folder_testset, make_testset, synth_faces, training_data
-from helpers.lafin.diagnose import ROWS, ablation, ablation_table, choose_weight, label_study, label_study_table
+from helpers.lafin.claims import choose_weight, label_study_table
+from helpers.lafin.diagnose import ROWS, ablation, ablation_table, label_study
 from helpers.lafin.evaluate import inpaint_by_label, inpaint_measures, label_control, landmark_table, nme, predictor_measures
 from helpers.lafin.inpainter import (AutoAttention, FeatureMaps, InpaintGenerator, InpainterConfig, PatchDiscriminator,
                                      ResnetBlock, build_inpainter, hole_l1_loss, inpaint, inpainter_step, lsgan_d_loss,

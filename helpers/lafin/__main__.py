@@ -18,7 +18,8 @@ from helpers.core import cli, release as rel, runtime
 from helpers.core.config import parse_set
 from helpers.core.files import atomic_write_bytes
 from helpers.lafin.bench import bench
-from helpers.lafin.diagnose import ROWS, ablation, ablation_table, choose_weight, label_study, label_study_table
+from helpers.lafin.claims import choose_weight, label_study_table
+from helpers.lafin.diagnose import ROWS, ablation, ablation_table, label_study
 from helpers.glcic import data as glcic_data, evaluate as glcic_eval
 from helpers.glcic.train import load_release as load_glcic
 from helpers.lafin.data import TestFaces, make_testset

@@ -22,7 +22,8 @@ import pandas as pd
 from helpers.lafin.data import GROUPS
 
 __all__ = ["LANDMARK_COLUMNS", "paired", "comparison_table", "label_table", "inpaint_table", "real_table",
-           "pipeline_table", "detector_table", "claims_table", "findings", "MEASURE_NAMES"]
+           "pipeline_table", "detector_table", "claims_table", "findings", "MEASURE_NAMES",
+           "label_study_table", "choose_weight", "STUDY_COLUMNS"]
 
 #: the landmark measures of every table (helpers.lafin.evaluate.landmark_table), in % of the inter-ocular distance
 LANDMARK_COLUMNS = ("nme", "nme_mouth", "corner_err", "corner_bias", "lip_err", "lip_bias")
@@ -150,7 +151,7 @@ def claims_table(comparison: pd.DataFrame, control: pd.DataFrame | None = None, 
     ``control``: :func:`helpers.lafin.evaluate.label_control` of Ours; ``inpaint``:
     :func:`inpaint_table`; ``ablation``: :func:`helpers.lafin.diagnose.ablation_table`;
     ``data_lips``: mean true lip distance per group ``{"No_Smiling": x, "Smiling": y}``;
-    ``study``: :func:`helpers.lafin.diagnose.label_study_table` (Baseline and Ours over seeds and weights).
+    ``study``: :func:`label_study_table` (Baseline and Ours over seeds and weights).
     """
     C = comparison
     rows = []
@@ -206,7 +207,6 @@ def claims_table(comparison: pd.DataFrame, control: pd.DataFrame | None = None, 
             "yes" if best != "baseline" and t["ours"] < t["baseline"] else "no",
             "same (smaller) budget for every row; single runs, so differences under ~0.3 % are noise")
     if study is not None:
-        from helpers.lafin.diagnose import choose_weight
         ch = choose_weight(study)
         pick = ch["chosen"] or "ours w=1"
         t, b = study.loc[pick], study.loc["baseline"]
@@ -285,3 +285,46 @@ def findings(comparison: pd.DataFrame, manifests: Mapping[str, Mapping], control
         out.append("The tiny models trained in §5 only prove that training, resume and evaluation run; the numbers "
                    "above come from the committed demo releases.")
     return out
+
+
+#: the measures the label study reports (halfface holes, every label group)
+STUDY_COLUMNS = ("nme", "nme_mouth", "corner_err", "lip_err")
+
+
+def label_study_table(result: dict, kind: str = "halfface", columns=STUDY_COLUMNS) -> pd.DataFrame:
+    """(model, group) x (measure, mean / std / n) over seeds; model = ``baseline`` or ``ours w=<w>``."""
+    recs = []
+    for r in result["rows"].values():
+        model = "baseline" if r["variant"] == "baseline" else f"ours w={r['w']:g}"
+        for g in ("No_Smiling", "Smiling", "all"):
+            recs.append({"model": model, "w": r["w"], "group": g, "seed": r["seed"],
+                         **{c: r.get(f"{kind}_{g}_{c}") for c in columns}})
+    df = pd.DataFrame(recs)
+    order = ["baseline"] + [f"ours w={w:g}" for w in sorted({r["w"] for r in result["rows"].values()
+                                                             if r["w"] is not None})]
+    agg = df.groupby(["model", "group"])[list(columns)].agg(["mean", "std", "count"])
+    return agg.reindex(pd.MultiIndex.from_product([order, ["No_Smiling", "Smiling", "all"]],
+                                                  names=["model", "group"]))
+
+
+def choose_weight(table: pd.DataFrame) -> dict:
+    """The weight to keep, read off :func:`label_study_table`.
+
+    Eligible: Ours rows whose mean corner and lip errors are below the Baseline's for **both** label
+    groups. Chosen: the eligible row with the lowest mean overall NME (all faces); ``None`` when no
+    row is eligible. Returns the choice and, for it, whether its NME is at most the Baseline's.
+    """
+    base = table.loc["baseline"]
+    rows = {}
+    for model in table.index.get_level_values("model").unique():
+        if model == "baseline":
+            continue
+        t = table.loc[model]
+        better = all(t.loc[g, (c, "mean")] < base.loc[g, (c, "mean")]
+                     for g in ("No_Smiling", "Smiling") for c in ("corner_err", "lip_err"))
+        rows[model] = {"mouth_better_both_labels": bool(better), "nme": float(t.loc["all", ("nme", "mean")])}
+    eligible = {k: v for k, v in rows.items() if v["mouth_better_both_labels"]}
+    pick = min(eligible, key=lambda k: eligible[k]["nme"]) if eligible else None
+    base_nme = float(base.loc["all", ("nme", "mean")])
+    return {"rows": rows, "chosen": pick, "baseline_nme": base_nme,
+            "nme_at_most_baseline": None if pick is None else bool(rows[pick]["nme"] <= base_nme)}

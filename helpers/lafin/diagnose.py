@@ -20,8 +20,8 @@ The ablation is one run per row, so a difference of a few tenths is noise. The *
 trains the Baseline and Ours at the released predictors' budget (``Config.demo().steps``) for every
 seed, and Ours once per weight ``w`` of its two distance losses (``w_corner = w_lip = w``; the
 paper's unit weight is ``w = 1``). Each row is measured on the same test faces; the table gives mean
-and standard deviation over seeds (:func:`label_study_table`), the trade-off curve shows them
-against ``w`` (:func:`helpers.lafin.figures.tradeoff_figure`) and :func:`choose_weight` picks the
+and standard deviation over seeds (:func:`helpers.lafin.claims.label_study_table`), the trade-off curve shows them
+against ``w`` (:func:`helpers.lafin.figures.tradeoff_figure`) and :func:`helpers.lafin.claims.choose_weight` picks the
 weight with the lowest overall NME among those better than the Baseline on corners and lips.
 """
 from __future__ import annotations
@@ -36,8 +36,7 @@ from helpers.lafin.evaluate import eval_testset, predictor_measures
 from helpers.lafin.model import VARIANTS
 from helpers.lafin.train import Config, train
 
-__all__ = ["ROWS", "STEPS", "N_TEST", "ablation", "ablation_table", "label_study", "label_study_table",
-           "choose_weight", "STUDY_COLUMNS"]
+__all__ = ["ROWS", "STEPS", "N_TEST", "ablation", "ablation_table", "label_study"]
 
 ROWS = tuple(VARIANTS)
 #: steps per row (the released demo predictors train longer: ``Config.demo().steps``)
@@ -82,10 +81,6 @@ def ablation_table(result: dict, kind: str = "halfface",
     return pd.DataFrame(recs).set_index(["variant", "group"])
 
 
-#: the measures the label study reports (halfface holes, every label group)
-STUDY_COLUMNS = ("nme", "nme_mouth", "corner_err", "lip_err")
-
-
 def _row_name(variant: str, w: float | None, seed: int) -> str:
     return f"{variant}_s{seed}" if w is None else f"{variant}_w{w:g}_s{seed}"
 
@@ -119,42 +114,3 @@ def label_study(profile: str = "demo", seeds=(0, 1, 2), weights=(0.3, 1.0, 3.0),
         out["rows"][name] = {"variant": variant, "w": w, "seed": int(seed),
                              "train_seconds": round(res.train_seconds, 1), "steps": res.step, **m}
     return out
-
-
-def label_study_table(result: dict, kind: str = "halfface", columns=STUDY_COLUMNS) -> pd.DataFrame:
-    """(model, group) x (measure, mean / std / n) over seeds; model = ``baseline`` or ``ours w=<w>``."""
-    recs = []
-    for r in result["rows"].values():
-        model = "baseline" if r["variant"] == "baseline" else f"ours w={r['w']:g}"
-        for g in ("No_Smiling", "Smiling", "all"):
-            recs.append({"model": model, "w": r["w"], "group": g, "seed": r["seed"],
-                         **{c: r.get(f"{kind}_{g}_{c}") for c in columns}})
-    df = pd.DataFrame(recs)
-    order = ["baseline"] + [f"ours w={w:g}" for w in sorted({r["w"] for r in result["rows"].values()
-                                                             if r["w"] is not None})]
-    agg = df.groupby(["model", "group"])[list(columns)].agg(["mean", "std", "count"])
-    return agg.reindex(pd.MultiIndex.from_product([order, ["No_Smiling", "Smiling", "all"]],
-                                                  names=["model", "group"]))
-
-
-def choose_weight(table: pd.DataFrame) -> dict:
-    """The weight to keep, read off :func:`label_study_table`.
-
-    Eligible: Ours rows whose mean corner and lip errors are below the Baseline's for **both** label
-    groups. Chosen: the eligible row with the lowest mean overall NME (all faces); ``None`` when no
-    row is eligible. Returns the choice and, for it, whether its NME is at most the Baseline's.
-    """
-    base = table.loc["baseline"]
-    rows = {}
-    for model in table.index.get_level_values("model").unique():
-        if model == "baseline":
-            continue
-        t = table.loc[model]
-        better = all(t.loc[g, (c, "mean")] < base.loc[g, (c, "mean")]
-                     for g in ("No_Smiling", "Smiling") for c in ("corner_err", "lip_err"))
-        rows[model] = {"mouth_better_both_labels": bool(better), "nme": float(t.loc["all", ("nme", "mean")])}
-    eligible = {k: v for k, v in rows.items() if v["mouth_better_both_labels"]}
-    pick = min(eligible, key=lambda k: eligible[k]["nme"]) if eligible else None
-    base_nme = float(base.loc["all", ("nme", "mean")])
-    return {"rows": rows, "chosen": pick, "baseline_nme": base_nme,
-            "nme_at_most_baseline": None if pick is None else bool(rows[pick]["nme"] <= base_nme)}

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Mapping
 
+import cv2
 import matplotlib.pyplot as plt
+import numpy as np
 import torch
 
 from helpers.core.images import to_uint8
@@ -134,7 +136,7 @@ def tradeoff_figure(table, columns=("nme", "corner_err", "lip_err")):
     """The label study's trade-off: each measure (mean +- std over seeds) against Ours' distance-loss
     weight ``w``, one line per label group, the Baseline's mean +- std as a band of the same colour.
 
-    ``table``: :func:`helpers.lafin.diagnose.label_study_table`'s result.
+    ``table``: :func:`helpers.lafin.claims.label_study_table`'s result.
     """
     models = [m for m in table.index.get_level_values("model").unique() if m != "baseline"]
     ws = [float(m.split("=")[1]) for m in models]
@@ -164,8 +166,6 @@ def pipeline_figure(pipe, photos, truths=None):
     """The photo pipeline step by step, one row per photo (uint8 H, W, 3): the detector's box, the
     landmarks on the crop, the estimated hole, the completed crop and the photo with the completion
     pasted back; with ``truths`` (the same photos unmasked), the true crop last. Returns the figure."""
-    import cv2
-    import numpy as np
     photos = list(photos)
     truths = None if truths is None else list(truths)
     if truths is not None and len(truths) != len(photos):

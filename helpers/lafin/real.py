@@ -39,7 +39,7 @@ import torch
 from helpers.core.images import to_uint8
 from helpers.core.release import Release
 from helpers.faces import detect as dlib_detect
-from helpers.faces.landmarks import MOUTH, inter_ocular
+from helpers.faces.landmarks import FLIP_PERMUTATION, MOUTH, inter_ocular
 from helpers.lafin.data import TestFaces, folder_faces, folder_testset
 from helpers.lafin.crops import draw_masks
 from helpers.lafin.model import LandmarkPredictor, damage, nme
@@ -244,7 +244,6 @@ REGIONS = {"jaw": range(0, 17), "brows": range(17, 27), "nose": range(27, 36), "
 
 
 def _flip_mean(P, x: torch.Tensor) -> torch.Tensor:
-    from helpers.faces.landmarks import FLIP_PERMUTATION
     with torch.no_grad():
         a = torch.cat([P(x[i:i + 64].float())["landmarks"] for i in range(0, len(x), 64)])
         b = torch.cat([P(x[i:i + 64].flip(-1).float())["landmarks"] for i in range(0, len(x), 64)])
