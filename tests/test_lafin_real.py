@@ -107,3 +107,21 @@ def test_real_command_on_a_test_only_folder(tmp_path, capsys):
     assert json.loads(out.read_text())["command"].startswith("python -m helpers.lafin real --data")
     t = L.claims.pipeline_table({"before": res})
     assert ("before", "mtcnn", "pass2") in t.index and "masked_found" in t.columns
+
+
+def test_fit_diagnosis_by_part_flip_and_runs(tmp_path):
+    from helpers.lafin.real import REGIONS, fit_diagnosis
+    root = _folder(tmp_path / "faces", n_train=4, n_test=4)
+    P = L.LandmarkPredictor(64, width_mult=0.35, head_init="mean_shape")
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "metrics.jsonl").write_text('{"step": 10, "loss": 1.0}\n{"step": 20, "val_mtcnn_unmasked_nme": 7.5}\n')
+    r = fit_diagnosis(P, root, n=4, runs={"more": run})
+    assert set(r["splits"]) == {"train", "test"} and r["splits"]["test"]["n"] == 4
+    t = r["splits"]["test"]
+    parts = [t[f"nme_{k}"] for k in REGIONS]
+    # all points = the parts weighted by their number of points
+    assert t["nme"] == pytest.approx(sum(p * len(REGIONS[k]) for p, k in zip(parts, REGIONS)) / 68, rel=1e-5)
+    assert t["flip_tta_nme"] != t["nme"] and r["runs"]["more"]["curve"] == [{"step": 20, "val_mtcnn_unmasked_nme": 7.5}]
+    with pytest.raises(FileNotFoundError, match="metrics.jsonl"):
+        fit_diagnosis(P, root, n=4, runs={"none": tmp_path})

@@ -87,8 +87,11 @@ def _row_name(variant: str, w: float | None, seed: int) -> str:
 
 def label_study(profile: str = "demo", seeds=(0, 1, 2), weights=(0.3, 1.0, 3.0), steps: int | None = None,
                 overrides: dict | None = None, run_root=None, n_test: int | None = None,
-                progress: bool = True) -> dict:
-    """Train (or resume) Baseline x seeds and Ours x weights x seeds; measure each on one test set."""
+                progress: bool = True, baseline: bool = True) -> dict:
+    """Train (or resume) Baseline x seeds and Ours x weights x seeds; measure each on one test set.
+
+    ``baseline=False`` leaves the Baseline rows out (a second process can share the work: rows of
+    one ``run_root`` are resumed, never trained twice, by the later full command)."""
     if not seeds or not weights:
         raise ValueError("label_study needs at least one seed and one weight")
     if any(float(w) < 0 for w in weights):
@@ -101,7 +104,7 @@ def label_study(profile: str = "demo", seeds=(0, 1, 2), weights=(0.3, 1.0, 3.0),
            "config": {k: v for k, v in base.to_dict().items() if k not in ("variant", "seed", "w_corner", "w_lip")},
            "rows": {}}
     ts = None
-    plan = [("baseline", None, s) for s in seeds] + [("ours", float(w), s) for w in weights for s in seeds]
+    plan = [("baseline", None, s) for s in seeds] * bool(baseline) + [("ours", float(w), s) for w in weights for s in seeds]
     for variant, w, seed in plan:
         cfg = base.replace(variant=variant, seed=int(seed),
                            **({} if w is None else {"w_corner": w, "w_lip": w}))
