@@ -35,14 +35,19 @@ def _write_json(path, res: dict) -> None:
         print(f"wrote {path}")
 
 
-def _ablation_args(p) -> None:
+def _rows_args(p, steps_help: str) -> None:
+    """The arguments every multi-run command (ablation, label study) shares."""
     p.add_argument("--profile", choices=runtime.PROFILES, default=None)
-    p.add_argument("--steps", type=int, default=None, help="steps per row (default: diagnose.STEPS[profile])")
-    p.add_argument("--rows", nargs="*", default=list(ROWS))
+    p.add_argument("--steps", type=int, default=None, help=steps_help)
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE")
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--run-root", default=None)
     p.add_argument("--json", default=None, help="write the result here")
+
+
+def _ablation_args(p) -> None:
+    _rows_args(p, "steps per row (default: diagnose.STEPS[profile])")
+    p.add_argument("--rows", nargs="*", default=list(ROWS))
 
 
 def _ablation(args, command: str) -> int:
@@ -157,16 +162,11 @@ def _same(args, command: str) -> int:
 
 
 def _study_args(p) -> None:
-    p.add_argument("--profile", choices=runtime.PROFILES, default=None)
+    _rows_args(p, "steps per row (default: the released predictors')")
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     p.add_argument("--weights", nargs="+", type=float, default=[0.3, 1.0, 3.0],
                    help="Ours' w_corner = w_lip values (the paper: 1)")
-    p.add_argument("--steps", type=int, default=None, help="steps per row (default: the released predictors')")
     p.add_argument("--no-baseline", action="store_true", help="only Ours' rows (to share the work between processes)")
-    p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE")
-    p.add_argument("--threads", type=int, default=None)
-    p.add_argument("--run-root", default=None)
-    p.add_argument("--json", default=None, help="write the result here")
 
 
 def _study(args, command: str) -> int:

@@ -39,9 +39,10 @@ import torch
 from helpers.core.images import to_uint8
 from helpers.core.release import Release
 from helpers.faces import detect as dlib_detect
-from helpers.faces.landmarks import FLIP_PERMUTATION, MOUTH, inter_ocular
+from helpers.faces.landmarks import MOUTH, inter_ocular
 from helpers.lafin.data import TestFaces, folder_faces, folder_testset
 from helpers.lafin.crops import draw_masks
+from helpers.lafin.losses import flip_batch
 from helpers.lafin.model import LandmarkPredictor, damage, nme
 from helpers.lafin.pipeline import (DETECTORS, MaskedFacePipeline, detect_faces, detector_available, landmark_box,
                                     match_face)
@@ -247,8 +248,7 @@ def _flip_mean(P, x: torch.Tensor) -> torch.Tensor:
     with torch.no_grad():
         a = torch.cat([P(x[i:i + 64].float())["landmarks"] for i in range(0, len(x), 64)])
         b = torch.cat([P(x[i:i + 64].flip(-1).float())["landmarks"] for i in range(0, len(x), 64)])
-    b = b[:, list(FLIP_PERMUTATION)].clone()
-    b[..., 0] = x.shape[-1] - 1 - b[..., 0]
+    _, b = flip_batch(x, b, torch.ones(len(x), dtype=torch.bool))     # back to the unmirrored face
     return a, (a + b) / 2
 
 
