@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import numpy as np
 import torch
 
 from helpers import lafin as L
@@ -73,6 +74,25 @@ def test_predictor_shapes(label_input, head):
     assert P.last[0].out_channels == 1280
 
 
+def test_spatial_head_starts_from_a_pooled_release():
+    from helpers.core import release as rel
+    from helpers.lafin.train import Config, init_predictor
+    cfg = Config.demo(variant="baseline", head="spatial")
+    P, Q = L.build_predictor(cfg), L.build_predictor(cfg.replace(head="pooled"))
+    init_predictor(P, "lafin_300w_det")
+    rel.load_release("lafin_300w_det", {"P": Q})
+    x = torch.rand(2, 3, 128, 128) * 2 - 1
+    assert torch.equal(L.predict(P, x)["landmarks"], L.predict(Q, x)["landmarks"])    # the grid layer starts at 0
+    assert P.fc_spatial.in_features == 32 * 4 * 4
+    with torch.no_grad():
+        P.fc_spatial.weight.normal_()
+    assert not torch.allclose(L.predict(P, x)["landmarks"], L.predict(Q, x)["landmarks"])
+    with pytest.raises(ValueError, match="missing|unexpected|holds models"):
+        init_predictor(L.build_predictor(cfg.replace(variant="ours")), "lafin_300w_det")
+    with pytest.raises(ValueError, match="head must be"):
+        L.LandmarkPredictor(64, head="grid")
+
+
 def test_label_channel_readings():
     torch.manual_seed(0)
     grid = L.LabelChannel(128, 16, "grid")
@@ -98,6 +118,15 @@ def test_losses_match_their_equations():
     assert float(L.lip_distance_loss(pred, true, "vector", "inner")) == pytest.approx(4.0)
     assert float(L.lip_distance_loss(pred, true, "vector", "outer")) == pytest.approx(0.0)
     assert float(L.landmark_loss(pred, true)) == pytest.approx(5.0)    # || (3, 4) ||
+    # wing (Feng et al.): 10 ln(1 + |x| / 2) per coordinate below 10 px, continuous L1 above
+    assert float(L.landmark_loss(pred, true, "wing")) == pytest.approx(10 * np.log(2.5) + 10 * np.log(3.0), rel=1e-5)
+    far = true.clone()
+    far[:, 0, 0] += 30.0
+    c = 10 - 10 * np.log(6.0)
+    assert float(L.landmark_loss(far, true, "wing")) == pytest.approx(30 - c, rel=1e-5)
+    assert float(L.landmark_loss(true + 1e-4, true, "wing")) > 0
+    with pytest.raises(ValueError, match="'l2' or 'wing'"):
+        L.landmark_loss(pred, true, "l1")
     # scalar reading: a shift along the corner line changes the length by its projection
     d = true[:, 54] - true[:, 48]
     want = ((d + torch.tensor([3.0, 0.0])).norm(dim=1) - d.norm(dim=1)).abs().mean()
@@ -150,6 +179,16 @@ def test_flip_keeps_the_landmarks_on_the_face():
     assert torch.equal(fx[1], x[1]) and torch.equal(flm[1], b["landmarks"][1])
     assert torch.equal(fx[0], x[0].flip(-1))
     assert flm[0, 36, 0] < flm[0, 45, 0]                          # the right eye stays on the image's left
+
+
+def test_mirrored_prediction_averages_both_readings():
+    torch.manual_seed(0)
+    P = L.LandmarkPredictor(64, width_mult=0.35, head_init="mean_shape").eval()
+    x = torch.rand(3, 3, 64, 64) * 2 - 1
+    plain = L.predict(P, x)["landmarks"]
+    _, back = L.losses.flip_batch(x, L.predict(P, x.flip(-1))["landmarks"], torch.ones(3, dtype=torch.bool))
+    both = L.predict(P, x, mirror=True)["landmarks"]
+    assert torch.allclose(both, (plain + back) / 2, atol=1e-5) and not torch.allclose(both, plain, atol=1e-3)
 
 
 def test_inpainter_shapes_keep_known_pixels_and_spectral_norm():

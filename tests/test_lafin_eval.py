@@ -258,6 +258,19 @@ def test_label_study_refuses_bad_input():
         label_study("quick", seeds=(), weights=(1.0,))
 
 
+def test_label_study_joins_an_earlier_study(tmp_path):
+    from helpers.lafin.diagnose import label_study
+    first = label_study("quick", seeds=(0,), weights=(1.0,), run_root=tmp_path / "a", progress=False)
+    assert sorted(first["rows"]) == ["baseline_s0", "ours_w1_s0"]
+    more = label_study("quick", seeds=(0,), weights=(0.5,), run_root=tmp_path / "b", progress=False, known=first)
+    assert sorted(more["rows"]) == ["baseline_s0", "ours_w0.5_s0", "ours_w1_s0"] and more["weights"] == [0.5, 1.0]
+    assert more["rows"]["ours_w1_s0"] == first["rows"]["ours_w1_s0"]           # kept, not trained again
+    assert not (tmp_path / "b" / "ours_w1_s0").exists() and (tmp_path / "b" / "ours_w0.5_s0").exists()
+    other = {**first, "config": {**first["config"], "lr": 0.5}}
+    with pytest.raises(ValueError, match="config.lr"):
+        label_study("quick", seeds=(0,), weights=(0.5,), run_root=tmp_path / "c", progress=False, known=other)
+
+
 def test_control_figure_rows_and_zoom():
     import matplotlib
     matplotlib.use("Agg")

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import torch
@@ -82,12 +83,20 @@ def _real(args, command: str) -> int:
     return 0
 
 
+def _commands(earlier: dict) -> list:
+    """The commands that made an earlier JSON (one string, or a list when rows were added)."""
+    c = earlier.get("command", [])
+    return [c] if isinstance(c, str) else list(c)
+
+
 def _fit_args(p) -> None:
     p.add_argument("--data", required=True, help="face folder with 68 landmarks and train/test splits")
     p.add_argument("--release", default="lafin_300w_det")
     p.add_argument("--n", type=int, default=256, help="first N faces of each split")
     p.add_argument("--runs", nargs="*", default=[], metavar="NAME=RUN_DIR",
                    help="continued trainings whose validation curves are copied in")
+    p.add_argument("--add", action="store_true",
+                   help="keep the curves of runs already in --json (of the same release) that --runs does not name")
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--json", default=None)
 
@@ -102,6 +111,14 @@ def _fit(args, command: str) -> int:
             raise SystemExit(f"--runs takes NAME=RUN_DIR, got {item!r}")
         runs[name] = folder
     res = {"command": command, "release": args.release, **fit_diagnosis(load_predictor(args.release), args.data, args.n, runs)}
+    if args.add:
+        if not args.json or not Path(args.json).exists():
+            raise SystemExit(f"--add needs the earlier diagnosis at --json, got {args.json!r}")
+        old = json.loads(Path(args.json).read_text())
+        if old.get("release") != args.release:
+            raise SystemExit(f"--add: {args.json} diagnoses {old.get('release')!r}, not {args.release!r}")
+        res["runs"] = {**{k: v for k, v in old.get("runs", {}).items() if k not in runs}, **res["runs"]}
+        res["command"] = [*_commands(old), command]
     print(json.dumps(res["splits"], indent=1))
     _write_json(args.json, res)
     return 0
@@ -109,6 +126,8 @@ def _fit(args, command: str) -> int:
 
 def _remeasure_args(p) -> None:
     p.add_argument("names", nargs="+")
+    p.add_argument("--real", default=None, metavar="FOLDER",
+                   help="also measure a real-face predictor's metrics.real again on this face folder")
     p.add_argument("--threads", type=int, default=None)
 
 
@@ -116,7 +135,7 @@ def _remeasure(args, command: str) -> int:
     if args.threads:
         runtime.num_threads(args.threads)
     for name in args.names:
-        man = remeasure(load_release(name), command)
+        man = remeasure(load_release(name), command, real=args.real)
         print(name, man["metrics"]["check"])
     return 0
 
@@ -167,6 +186,8 @@ def _study_args(p) -> None:
     p.add_argument("--weights", nargs="+", type=float, default=[0.3, 1.0, 3.0],
                    help="Ours' w_corner = w_lip values (the paper: 1)")
     p.add_argument("--no-baseline", action="store_true", help="only Ours' rows (to share the work between processes)")
+    p.add_argument("--add", action="store_true",
+                   help="keep the rows already in --json (same settings) and train only the new seeds and weights")
 
 
 def _study(args, command: str) -> int:
@@ -174,9 +195,14 @@ def _study(args, command: str) -> int:
     if args.threads:
         over["threads"] = args.threads
         runtime.num_threads(args.threads)
+    known = None
+    if args.add:
+        if not args.json or not Path(args.json).exists():
+            raise SystemExit(f"--add needs the earlier study's JSON at --json, got {args.json!r}")
+        known = json.loads(Path(args.json).read_text())
     res = label_study(runtime.profile(args.profile), args.seeds, args.weights, args.steps, over, args.run_root,
-                      baseline=not args.no_baseline)
-    res["command"] = command
+                      baseline=not args.no_baseline, known=known)
+    res["command"] = command if known is None else [*_commands(known), command]
     res["data"] = dict(rel.SYNTHFACES)
     if args.no_baseline:
         _write_json(args.json, res)

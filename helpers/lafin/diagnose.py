@@ -85,13 +85,30 @@ def _row_name(variant: str, w: float | None, seed: int) -> str:
     return f"{variant}_s{seed}" if w is None else f"{variant}_w{w:g}_s{seed}"
 
 
+def _check_same_study(known: dict, new: dict) -> None:
+    """Raise ValueError unless ``known`` (an earlier label study) was measured as ``new`` will be."""
+    skip = set(Config.RUN_ONLY) | {"threads"}
+    diff = [k for k in ("profile", "steps", "n_test") if known.get(k) != new[k]]
+    # a field added since the earlier study was measured at its default (fields keep old behaviour)
+    fields = Config.__dataclass_fields__
+    old_cfg = {k: known.get("config", {}).get(k, fields[k].default if k in fields else None) for k in new["config"]}
+    old_cfg.update(known.get("config", {}))
+    cfg = new["config"]
+    diff += [f"config.{k}" for k in sorted(set(old_cfg) | set(cfg)) if k not in skip and old_cfg.get(k) != cfg.get(k)]
+    if diff:
+        raise ValueError(f"the earlier label study differs in {diff}: its rows cannot join this one")
+
+
 def label_study(profile: str = "demo", seeds=(0, 1, 2), weights=(0.3, 1.0, 3.0), steps: int | None = None,
                 overrides: dict | None = None, run_root=None, n_test: int | None = None,
-                progress: bool = True, baseline: bool = True) -> dict:
+                progress: bool = True, baseline: bool = True, known: dict | None = None) -> dict:
     """Train (or resume) Baseline x seeds and Ours x weights x seeds; measure each on one test set.
 
     ``baseline=False`` leaves the Baseline rows out (a second process can share the work: rows of
-    one ``run_root`` are resumed, never trained twice, by the later full command)."""
+    one ``run_root`` are resumed, never trained twice, by the later full command). ``known``: an
+    earlier result of this function (its JSON); its rows are kept and not trained again when it was
+    measured with the same profile, steps, test set and config (else ValueError), so a new weight
+    joins an old study whose run folders are gone."""
     if not seeds or not weights:
         raise ValueError("label_study needs at least one seed and one weight")
     if any(float(w) < 0 for w in weights):
@@ -104,8 +121,15 @@ def label_study(profile: str = "demo", seeds=(0, 1, 2), weights=(0.3, 1.0, 3.0),
            "config": {k: v for k, v in base.to_dict().items() if k not in ("variant", "seed", "w_corner", "w_lip")},
            "rows": {}}
     ts = None
+    if known:
+        _check_same_study(known, out)
+        out["seeds"] = sorted(set(out["seeds"]) | set(known["seeds"]))
+        out["weights"] = sorted(set(out["weights"]) | {float(w) for w in known["weights"]})
+        out["rows"] = dict(known["rows"])
     plan = [("baseline", None, s) for s in seeds] * bool(baseline) + [("ours", float(w), s) for w in weights for s in seeds]
     for variant, w, seed in plan:
+        if _row_name(variant, w, seed) in out["rows"]:
+            continue
         cfg = base.replace(variant=variant, seed=int(seed),
                            **({} if w is None else {"w_corner": w, "w_lip": w}))
         name = _row_name(variant, w, seed)

@@ -22,14 +22,31 @@ __all__ = ["landmark_loss", "mouth_corner_loss", "lip_distance_loss", "state_los
 
 
 # ------------------------------------------------------------------------------------------ losses
-def landmark_loss(pred: torch.Tensor, true: torch.Tensor) -> torch.Tensor:
-    """LaFIn's landmark loss: the mean over faces of the Euclidean norm of the 136-d error,
+def landmark_loss(pred: torch.Tensor, true: torch.Tensor, kind: str = "l2", wing_w: float = 10.0,
+                  wing_eps: float = 2.0) -> torch.Tensor:
+    """The landmark loss, ``kind="l2"`` (LaFIn) or ``"wing"`` (Feng et al. 2018).
+
+    ``"l2"``: the mean over faces of the Euclidean norm of the 136-d error,
 
     .. math:: L_{lm} = \\frac{1}{N} \\sum_n \\lVert \\hat L_n - L_n \\rVert_2 ,\\quad L_n \\in \\mathbb R^{136}
 
-    (pixels; ``loss_landmark`` of YaN9-Y/lafin ``src/models.py``).
+    (pixels; ``loss_landmark`` of YaN9-Y/lafin ``src/models.py``). One badly placed point (a jaw
+    behind hair) dominates the norm, so the small errors of the other points get little gradient.
+
+    ``"wing"``: per coordinate :math:`x` (pixels), :math:`w \\ln(1 + |x| / \\epsilon)` below :math:`w`
+    and :math:`|x| - C` above (:math:`C` makes it continuous), summed over the 136 coordinates and
+    averaged over faces. Its log part keeps a large gradient for errors of a pixel or two, the
+    regime a fitted predictor lives in; large errors get L1's constant gradient. Not the seed's:
+    a switch for the real-face predictor (notebook 03 §10 measures both).
     """
-    return (pred.float() - true.float()).flatten(1).norm(dim=1).mean()
+    d = pred.float() - true.float()
+    if kind == "l2":
+        return d.flatten(1).norm(dim=1).mean()
+    if kind == "wing":
+        a = d.abs()
+        c = wing_w - wing_w * float(np.log1p(wing_w / wing_eps))
+        return torch.where(a < wing_w, wing_w * torch.log1p(a / wing_eps), a - c).flatten(1).sum(1).mean()
+    raise ValueError(f"landmark loss kind must be 'l2' or 'wing', got {kind!r}")
 
 
 def _distance_loss(vec_pred: torch.Tensor, vec_true: torch.Tensor, reading: str) -> torch.Tensor:
@@ -81,7 +98,7 @@ def predictor_loss(out: dict, landmarks: torch.Tensor, labels: torch.Tensor, cfg
     still logged (as measures) but carry no weight.
     """
     pred = out["landmarks"]
-    parts = {"lm": landmark_loss(pred, landmarks),
+    parts = {"lm": landmark_loss(pred, landmarks, cfg.lm_loss),
              "corner": mouth_corner_loss(pred, landmarks, cfg.distance),
              "lip": lip_distance_loss(pred, landmarks, cfg.distance, cfg.lips)}
     if out.get("label_logits") is not None:

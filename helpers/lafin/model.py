@@ -33,6 +33,12 @@ Choices where the seed or LaFIn leave room (each one a config field)
 * ``head_init``: LaFIn initialises the landmark layer's bias at 0 (all points start at the image
   corner). ``"mean_shape"`` (quick, demo) starts them at the mean face of the training data, which
   short CPU runs need; ``"zero"`` is LaFIn's (full profile).
+* ``lm_loss``: ``"l2"`` (LaFIn's norm of the 136-d error, default) or ``"wing"`` (Feng et al.
+  2018, not LaFIn's): see :func:`helpers.lafin.losses.landmark_loss`.
+* ``head``: ``"pooled"`` (LaFIn, default): the landmark layer reads features averaged over space,
+  so where a part of the face is must be coded in the channels; ``"spatial"`` (not LaFIn's) adds a
+  second linear layer on the last map kept as a grid (1x1 conv to 32 channels, flattened), whose
+  weights start at zero so that a released predictor continues from exactly its own output.
 * ``variant``: which of the paper's additions are on (the ablation of notebook 03 §7):
   ``baseline`` (LaFIn), ``label`` (+ label input), ``label_corner``, ``label_lip``, ``label_state``
   (+ one loss each) and ``ours`` (label input + all three losses). Loss weights: ``w_*``.
@@ -51,7 +57,7 @@ from torch.nn import functional as F
 from helpers.core.config import Config as BaseConfig
 from helpers.core.images import check_images
 from helpers.faces import masks as face_masks
-from helpers.faces.landmarks import inter_ocular, mean_shape
+from helpers.faces.landmarks import FLIP_PERMUTATION, inter_ocular, mean_shape
 
 __all__ = ["SharedConfig", "PredictorConfig", "PREDICTOR_PROFILES", "NETS", "VARIANTS", "DAMAGES", "LabelChannel",
            "LandmarkHead", "LandmarkPredictor", "damage", "damage_masks", "landmark_map", "check_landmarks",
@@ -127,6 +133,8 @@ class PredictorConfig(SharedConfig):
     distance: str = "vector"           # "vector" | "scalar" reading of "per coordinate index i"
     lips: str = "inner"                # "inner" (62-66) | "outer" (51-57)
     head_init: str = "mean_shape"      # "mean_shape" | "zero" (LaFIn)
+    lm_loss: str = "l2"                # "l2" (LaFIn: norm of the 136-d error) | "wing" (Feng et al. 2018)
+    head: str = "pooled"               # "pooled" (LaFIn: features averaged over space) | "spatial" (+ the last map's layout)
     w_landmark: float = 1.0
     w_corner: float = 1.0
     w_lip: float = 1.0
@@ -144,7 +152,7 @@ class PredictorConfig(SharedConfig):
 
     CHOICES: ClassVar = {**SharedConfig.CHOICES, "variant": tuple(VARIANTS), "label_map": ("grid", "broadcast"),
                          "distance": ("vector", "scalar"), "lips": ("inner", "outer"),
-                         "head_init": ("mean_shape", "zero"), "lr_schedule": ("constant", "cosine"),
+                         "head_init": ("mean_shape", "zero"), "lm_loss": ("l2", "wing"), "head": ("pooled", "spatial"), "lr_schedule": ("constant", "cosine"),
                          "crops": ("landmarks", "detector")}
     POSITIVE: ClassVar = SharedConfig.POSITIVE + ("width_mult", "embed_dim")
 
@@ -288,8 +296,10 @@ class LandmarkPredictor(nn.Module):
 
     def __init__(self, size: int = 256, label_input: bool = False, label_head: bool = False,
                  width_mult: float = 1.0, embed_dim: int = 16, label_map: str = "grid",
-                 head_init: str = "zero"):
+                 head_init: str = "zero", head: str = "pooled"):
         super().__init__()
+        if head not in ("pooled", "spatial"):
+            raise ValueError(f"head must be 'pooled' or 'spatial', got {head!r}")
         self.size, self.label_input, self.has_label_head = int(size), bool(label_input), bool(label_head)
         feats = torchvision.models.mobilenet_v2(weights=None, width_mult=width_mult).features
         stem = feats[0][0]
@@ -302,6 +312,11 @@ class LandmarkPredictor(nn.Module):
         self.head = LandmarkHead(feats[-2].out_channels, feats[-1].out_channels)
         self.fc_landmark = nn.Linear(320, 136)
         self.fc_label = nn.Linear(320, 2) if label_head else None
+        self.spatial = self.fc_spatial = None
+        if head == "spatial":                        # the last map as a grid: where each feature is
+            side = self.size // 32
+            self.spatial = nn.Sequential(nn.Conv2d(feats[-1].out_channels, 32, 1), nn.PReLU(), nn.Flatten())
+            self.fc_spatial = nn.Linear(32 * side * side, 136)
         for fc in (self.fc_landmark, self.fc_label):
             if fc is not None:
                 nn.init.normal_(fc.weight, 0.0, 0.01)
@@ -311,6 +326,9 @@ class LandmarkPredictor(nn.Module):
                 self.fc_landmark.bias.copy_(torch.from_numpy((mean_shape(size) + 0.5) / size).reshape(-1))
         elif head_init != "zero":
             raise ValueError(f"head_init must be 'mean_shape' or 'zero', got {head_init!r}")
+        if self.fc_spatial is not None:
+            nn.init.zeros_(self.fc_spatial.weight)
+            nn.init.zeros_(self.fc_spatial.bias)
 
     def forward(self, damaged: torch.Tensor, labels: torch.Tensor | None = None) -> dict:
         check_images(damaged, "damaged", size=self.size)
@@ -323,7 +341,10 @@ class LandmarkPredictor(nn.Module):
         mid = self.trunk(x)
         last = self.last(mid)
         f = self.head(mid, last)
-        lm = self.fc_landmark(f).float().view(-1, 68, 2) * self.size - 0.5
+        z = self.fc_landmark(f)
+        if self.spatial is not None:
+            z = z + self.fc_spatial(self.spatial(last))
+        lm = z.float().view(-1, 68, 2) * self.size - 0.5
         out = {"landmarks": lm, "features": f}
         out["label_logits"] = self.fc_label(f).float() if self.fc_label is not None else None
         return out
@@ -332,7 +353,7 @@ class LandmarkPredictor(nn.Module):
 def build_predictor(cfg: PredictorConfig) -> LandmarkPredictor:
     """A fresh predictor for ``cfg`` (its variant decides label input and label head)."""
     return LandmarkPredictor(cfg.size, cfg.label_input, "state" in cfg.seed_losses, cfg.width_mult,
-                             cfg.embed_dim, cfg.label_map, cfg.head_init)
+                             cfg.embed_dim, cfg.label_map, cfg.head_init, cfg.head)
 
 
 # --------------------------------------------------------------------------------- damage and maps
@@ -394,10 +415,13 @@ def make_adam(params, lr: float, betas=(0.9, 0.999), weight_decay: float = 0.0) 
 
 @torch.no_grad()
 def predict(P: LandmarkPredictor, damaged: torch.Tensor, labels: torch.Tensor | None = None,
-            batch: int = 64) -> dict:
+            batch: int = 64, mirror: bool = False) -> dict:
     """Landmarks (N, 68, 2) and, if the predictor has one, label probabilities (N,) = P(Smiling).
 
     ``damaged``: faces whose holes are already white (:func:`damage`); eval mode, no gradients.
+    ``mirror``: average with the prediction on the left-right mirrored faces (landmarks mirrored
+    back and re-indexed), the usual flip test-time augmentation: twice the work, and each point
+    is read from both sides of the face (notebook 03 §10 measures the gain).
     """
     check_images(damaged, "damaged", size=P.size)
     if P.label_input:
@@ -417,5 +441,13 @@ def predict(P: LandmarkPredictor, damaged: torch.Tensor, labels: torch.Tensor | 
                 probs.append(out["label_logits"].float().softmax(1)[:, 1].cpu())
     finally:
         P.train(was)
-    return {"landmarks": torch.cat(lms) if lms else torch.zeros(0, 68, 2),
-            "label_prob": torch.cat(probs) if probs else None}
+    out = {"landmarks": torch.cat(lms) if lms else torch.zeros(0, 68, 2),
+           "label_prob": torch.cat(probs) if probs else None}
+    if mirror and len(damaged):
+        back = predict(P, damaged.flip(-1), labels, batch)
+        lm = back["landmarks"][:, list(FLIP_PERMUTATION)].clone()
+        lm[..., 0] = damaged.shape[-1] - 1 - lm[..., 0]
+        out["landmarks"] = (out["landmarks"] + lm) / 2
+        if out["label_prob"] is not None:
+            out["label_prob"] = (out["label_prob"] + back["label_prob"]) / 2
+    return out

@@ -24,7 +24,9 @@ behind drawn face masks.
    photos (``crops="detector"``, :mod:`helpers.lafin.crops`) reads it as it is (``hole="none"``).
    One trained only behind whitened holes (``hole="estimate"``) needs a hole: it starts as the
    lower half of the *mean* face placed in the crop, is whitened, and is re-drawn from the
-   predicted landmarks (:func:`helpers.faces.masks.half_face_mask`, a larger margin) ``iterations`` times;
+   predicted landmarks (:func:`helpers.faces.masks.half_face_mask`, a larger margin) ``iterations`` times.
+   With ``mirror=True`` (default) every reading is averaged with the reading of the mirrored crop
+   (:func:`helpers.lafin.model.predict`);
 4. with ``passes=2`` the crop is cut again by the landmark rule from the first pass's landmarks
    and the predictor reads that crop (the crop of its training faces);
 5. the inpainter completes the hole guided by the final landmarks; the completed crop is pasted
@@ -213,7 +215,7 @@ class MaskedFacePipeline:
 
     def __init__(self, predictor, inpainter=None, detector: str = "mtcnn", calibration: dict | None = None,
                  iterations: int = 2, margin: float = 0.12, smiling: int = 0, hole: str | None = None,
-                 passes: int | None = None, cover: str = "union", dilate: int = 3):
+                 passes: int | None = None, cover: str = "union", dilate: int = 3, mirror: bool = True):
         if detector not in DETECTORS:
             raise ValueError(f"detector must be one of {DETECTORS}, got {detector!r}")
         if iterations < 1:
@@ -238,6 +240,7 @@ class MaskedFacePipeline:
         self.calibration = dict(calibration or metrics.get("calibration", {}).get(detector, DEFAULT_CALIBRATION))
         self.iterations, self.margin, self.smiling = int(iterations), float(margin), int(smiling)
         self.hole, self.passes, self.cover, self.dilate = hole, int(passes), cover, int(dilate)
+        self.mirror = bool(mirror)
 
     def landmarks_of_crop(self, crop: torch.Tensor, smiling: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """(landmarks (68, 2), hole (1, S, S)) of a face crop (3, S, S) in [-1, 1], hole unknown."""
@@ -245,12 +248,12 @@ class MaskedFacePipeline:
         lab = torch.tensor([self.smiling if smiling is None else int(smiling)])
         lab = lab if self.P.label_input else None
         if self.hole == "none":
-            lm = predict(self.P, crop[None], lab)["landmarks"][0]
+            lm = predict(self.P, crop[None], lab, mirror=self.mirror)["landmarks"][0]
         else:
             lm = torch.from_numpy(mean_shape(size)).float()
             for _ in range(self.iterations):
                 hole = half_face_mask(lm.numpy().clip(0, size - 1), size, margin=self.margin)
-                lm = predict(self.P, damage(crop[None], hole[None]), lab)["landmarks"][0]
+                lm = predict(self.P, damage(crop[None], hole[None]), lab, mirror=self.mirror)["landmarks"][0]
         pts = lm.numpy().clip(0, size - 1)
         hole = half_face_mask(pts, size, margin=self.margin)
         if self.cover == "union":

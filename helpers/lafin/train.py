@@ -36,7 +36,7 @@ from helpers.lafin.losses import predictor_step
 from helpers.lafin.model import NETS, PREDICTOR_PROFILES, PredictorConfig, build_predictor, damage, make_adam
 from helpers.lafin.real import real_measures
 
-__all__ = ["Config", "NET_PROFILES", "LaFIn", "METHOD", "train", "release", "load_predictor", "load_inpainter",
+__all__ = ["Config", "NET_PROFILES", "LaFIn", "init_predictor", "METHOD", "train", "release", "load_predictor", "load_inpainter",
            "load_release", "DEMO_RELEASES", "HEADLINE", "real_headline"]
 
 #: the committed demo releases of notebook 03
@@ -84,6 +84,21 @@ class Config(PredictorConfig, InpainterConfig):
 Config.PROFILES = {k: PREDICTOR_PROFILES[k] for k in ("demo", "full")}
 
 
+def init_predictor(P, name: str) -> None:
+    """Load the released predictor ``name`` into ``P``; a ``head="spatial"`` predictor may start from a
+    pooled-head release: its extra layers keep their zero start, so ``P`` first predicts exactly what
+    the release predicts. Any other difference raises ValueError (:func:`helpers.core.release.check_state_dict`)."""
+    flat, manifest = rel.load_state(name)
+    sd = {k[2:]: v for k, v in flat.items() if k.startswith("P.")}
+    if manifest["models"] != ["P"]:
+        raise ValueError(f"release {name!r} holds models {manifest['models']}, not a landmark predictor ['P']")
+    own = P.state_dict()
+    if P.spatial is not None and not any(k.startswith("fc_spatial.") for k in sd):
+        sd = {**{k: v for k, v in own.items() if k.startswith(("spatial.", "fc_spatial."))}, **sd}
+    rel.check_state_dict("P", P, sd)
+    P.load_state_dict(sd)
+
+
 class LaFIn(loop.Method):
     """The landmark-and-label paper: LaFIn's landmark predictor with a label input (``net="predictor"``) or LaFIn's
     landmark-guided inpainter (``net="inpainter"``)."""
@@ -107,7 +122,7 @@ class LaFIn(loop.Method):
         if cfg.net == "predictor":
             P = build_predictor(cfg)
             if cfg.init_release:
-                rel.load_release(cfg.init_release, {"P": P})
+                init_predictor(P, cfg.init_release)
             P = P.to(env.device).to(memory_format=torch.channels_last)
             return loop.Parts({"P": P}, {"P": make_adam(P.parameters(), cfg.lr, cfg.betas, cfg.weight_decay)},
                               {"damage": env.generator("damage")}, extra)
