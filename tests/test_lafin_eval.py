@@ -250,12 +250,28 @@ def test_label_study_table_choice_and_claim(ours_corner, ours_nme, chosen, at_mo
     assert row["reproduced"] == ("yes" if at_most else "no")
 
 
+def test_label_study_names_each_reading_of_the_label():
+    from helpers.lafin.claims import label_study_table, study_model
+    res = _study(6.0, 4.4)
+    extra = {f"{k}_b": {**r, "label_map": "broadcast", "w": 0.0} for k, r in res["rows"].items() if r["w"] == 1.0}
+    t = label_study_table({"rows": {**res["rows"], **extra}})
+    assert list(t.index.get_level_values("model").unique()) == ["baseline", "ours w=0.3", "ours w=1", "ours w=0 broadcast"]
+    assert study_model({"variant": "ours", "w": 0.1, "label_map": "grid"}) == "ours w=0.1"
+    import matplotlib
+    matplotlib.use("Agg")
+    from helpers.lafin import figures
+    fig = figures.tradeoff_figure(t)                         # w = 0 on a symlog axis, a line per reading
+    assert len(fig.axes[0].lines) >= 6
+
+
 def test_label_study_refuses_bad_input():
     from helpers.lafin.diagnose import label_study
     with pytest.raises(ValueError, match="weights must be >= 0"):
         label_study("quick", seeds=(0,), weights=(-1.0,))
     with pytest.raises(ValueError, match="at least one seed"):
         label_study("quick", seeds=(), weights=(1.0,))
+    with pytest.raises(ValueError, match="label maps"):
+        label_study("quick", seeds=(0,), weights=(1.0,), label_maps=("pixels",))
 
 
 def test_label_study_joins_an_earlier_study(tmp_path):

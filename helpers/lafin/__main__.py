@@ -185,6 +185,8 @@ def _study_args(p) -> None:
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     p.add_argument("--weights", nargs="+", type=float, default=[0.3, 1.0, 3.0],
                    help="Ours' w_corner = w_lip values (the paper: 1)")
+    p.add_argument("--label-maps", nargs="+", default=["grid"], choices=("grid", "broadcast"),
+                   help="readings of the label channel Ours is trained with (the seed is ambiguous)")
     p.add_argument("--no-baseline", action="store_true", help="only Ours' rows (to share the work between processes)")
     p.add_argument("--add", action="store_true",
                    help="keep the rows already in --json (same settings) and train only the new seeds and weights")
@@ -201,7 +203,7 @@ def _study(args, command: str) -> int:
             raise SystemExit(f"--add needs the earlier study's JSON at --json, got {args.json!r}")
         known = json.loads(Path(args.json).read_text())
     res = label_study(runtime.profile(args.profile), args.seeds, args.weights, args.steps, over, args.run_root,
-                      baseline=not args.no_baseline, known=known)
+                      baseline=not args.no_baseline, known=known, label_maps=args.label_maps)
     res["command"] = command if known is None else [*_commands(known), command]
     res["data"] = dict(rel.SYNTHFACES)
     if args.no_baseline:

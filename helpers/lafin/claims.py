@@ -23,7 +23,7 @@ from helpers.lafin.data import GROUPS
 
 __all__ = ["LANDMARK_COLUMNS", "paired", "comparison_table", "label_table", "inpaint_table", "real_table",
            "pipeline_table", "detector_table", "claims_table", "findings", "MEASURE_NAMES",
-           "label_study_table", "choose_weight", "STUDY_COLUMNS"]
+           "label_study_table", "study_model", "choose_weight", "STUDY_COLUMNS"]
 
 #: the landmark measures of every table (helpers.lafin.evaluate.landmark_table), in % of the inter-ocular distance
 LANDMARK_COLUMNS = ("nme", "nme_mouth", "corner_err", "corner_bias", "lip_err", "lip_bias")
@@ -291,17 +291,26 @@ def findings(comparison: pd.DataFrame, manifests: Mapping[str, Mapping], control
 STUDY_COLUMNS = ("nme", "nme_mouth", "corner_err", "lip_err")
 
 
+def study_model(row: dict) -> str:
+    """A label-study row's model name: ``baseline``, ``ours w=<w>`` (the grid label map) or
+    ``ours w=<w> <label_map>`` (another reading of the label channel)."""
+    if row["variant"] == "baseline":
+        return "baseline"
+    m = row.get("label_map", "grid")
+    return f"ours w={row['w']:g}" + ("" if m == "grid" else f" {m}")
+
+
 def label_study_table(result: dict, kind: str = "halfface", columns=STUDY_COLUMNS) -> pd.DataFrame:
-    """(model, group) x (measure, mean / std / n) over seeds; model = ``baseline`` or ``ours w=<w>``."""
+    """(model, group) x (measure, mean / std / n) over seeds; model as :func:`study_model` names it."""
     recs = []
     for r in result["rows"].values():
-        model = "baseline" if r["variant"] == "baseline" else f"ours w={r['w']:g}"
         for g in ("No_Smiling", "Smiling", "all"):
-            recs.append({"model": model, "w": r["w"], "group": g, "seed": r["seed"],
+            recs.append({"model": study_model(r), "w": r["w"], "group": g, "seed": r["seed"],
                          **{c: r.get(f"{kind}_{g}_{c}") for c in columns}})
     df = pd.DataFrame(recs)
-    order = ["baseline"] + [f"ours w={w:g}" for w in sorted({r["w"] for r in result["rows"].values()
-                                                             if r["w"] is not None})]
+    ours = {(r.get("label_map", "grid") != "grid", r["w"], study_model(r)) for r in result["rows"].values()
+            if r["variant"] != "baseline"}
+    order = ["baseline"] + [m for _, _, m in sorted(ours)]
     agg = df.groupby(["model", "group"])[list(columns)].agg(["mean", "std", "count"])
     return agg.reindex(pd.MultiIndex.from_product([order, ["No_Smiling", "Smiling", "all"]],
                                                   names=["model", "group"]))

@@ -81,13 +81,15 @@ def ablation_table(result: dict, kind: str = "halfface",
     return pd.DataFrame(recs).set_index(["variant", "group"])
 
 
-def _row_name(variant: str, w: float | None, seed: int) -> str:
-    return f"{variant}_s{seed}" if w is None else f"{variant}_w{w:g}_s{seed}"
+def _row_name(variant: str, w: float | None, seed: int, label_map: str = "grid") -> str:
+    if w is None:
+        return f"{variant}_s{seed}"
+    return f"{variant}_w{w:g}" + ("" if label_map == "grid" else f"_{label_map}") + f"_s{seed}"
 
 
 def _check_same_study(known: dict, new: dict) -> None:
     """Raise ValueError unless ``known`` (an earlier label study) was measured as ``new`` will be."""
-    skip = set(Config.RUN_ONLY) | {"threads"}
+    skip = set(Config.RUN_ONLY) | {"threads", "label_map"}       # label_map: per row
     diff = [k for k in ("profile", "steps", "n_test") if known.get(k) != new[k]]
     # a field added since the earlier study was measured at its default (fields keep old behaviour)
     fields = Config.__dataclass_fields__
@@ -101,16 +103,20 @@ def _check_same_study(known: dict, new: dict) -> None:
 
 def label_study(profile: str = "demo", seeds=(0, 1, 2), weights=(0.3, 1.0, 3.0), steps: int | None = None,
                 overrides: dict | None = None, run_root=None, n_test: int | None = None,
-                progress: bool = True, baseline: bool = True, known: dict | None = None) -> dict:
+                progress: bool = True, baseline: bool = True, known: dict | None = None,
+                label_maps=("grid",)) -> dict:
     """Train (or resume) Baseline x seeds and Ours x weights x seeds; measure each on one test set.
 
     ``baseline=False`` leaves the Baseline rows out (a second process can share the work: rows of
     one ``run_root`` are resumed, never trained twice, by the later full command). ``known``: an
     earlier result of this function (its JSON); its rows are kept and not trained again when it was
     measured with the same profile, steps, test set and config (else ValueError), so a new weight
-    joins an old study whose run folders are gone."""
-    if not seeds or not weights:
-        raise ValueError("label_study needs at least one seed and one weight")
+    joins an old study whose run folders are gone. ``label_maps``: the readings of the label channel
+    Ours is trained with (:class:`helpers.lafin.model.LabelChannel`), each one a row per weight and seed."""
+    if not seeds or not weights or not label_maps:
+        raise ValueError("label_study needs at least one seed, one weight and one label map")
+    if any(m not in ("grid", "broadcast") for m in label_maps):
+        raise ValueError(f"label maps must be 'grid' or 'broadcast', got {list(label_maps)}")
     if any(float(w) < 0 for w in weights):
         raise ValueError(f"loss weights must be >= 0, got {list(weights)}")
     root = Path(run_root) if run_root else runtime.RUNS_DIR / f"lafin-label-study-{profile}"
@@ -118,7 +124,7 @@ def label_study(profile: str = "demo", seeds=(0, 1, 2), weights=(0.3, 1.0, 3.0),
     base = Config.for_profile(profile, **{"eval_every": 0, **({"steps": steps} if steps else {}), **(overrides or {})})
     out = {"profile": profile, "steps": base.steps, "seeds": [int(s) for s in seeds],
            "weights": [float(w) for w in weights], "n_test": n_test,
-           "config": {k: v for k, v in base.to_dict().items() if k not in ("variant", "seed", "w_corner", "w_lip")},
+           "config": {k: v for k, v in base.to_dict().items() if k not in ("variant", "seed", "w_corner", "w_lip", "label_map")},
            "rows": {}}
     ts = None
     if known:
@@ -126,18 +132,19 @@ def label_study(profile: str = "demo", seeds=(0, 1, 2), weights=(0.3, 1.0, 3.0),
         out["seeds"] = sorted(set(out["seeds"]) | set(known["seeds"]))
         out["weights"] = sorted(set(out["weights"]) | {float(w) for w in known["weights"]})
         out["rows"] = dict(known["rows"])
-    plan = [("baseline", None, s) for s in seeds] * bool(baseline) + [("ours", float(w), s) for w in weights for s in seeds]
-    for variant, w, seed in plan:
-        if _row_name(variant, w, seed) in out["rows"]:
+    plan = [("baseline", None, s, "grid") for s in seeds] * bool(baseline) + \
+        [("ours", float(w), s, m) for m in label_maps for w in weights for s in seeds]
+    for variant, w, seed, label_map in plan:
+        name = _row_name(variant, w, seed, label_map)
+        if name in out["rows"]:
             continue
-        cfg = base.replace(variant=variant, seed=int(seed),
+        cfg = base.replace(variant=variant, seed=int(seed), label_map=label_map,
                            **({} if w is None else {"w_corner": w, "w_lip": w}))
-        name = _row_name(variant, w, seed)
         res = train(cfg, root / name, progress=progress)
         if not res.done:
             raise RuntimeError(f"row {name!r} stopped at step {res.step} of {res.total}; run again to continue")
         ts = ts or eval_testset(cfg, n_test)
         m = predictor_measures(fp16_copy(res.models["P"]), ts, ("halfface",), cfg.lips)
-        out["rows"][name] = {"variant": variant, "w": w, "seed": int(seed),
+        out["rows"][name] = {"variant": variant, "w": w, "seed": int(seed), "label_map": label_map,
                              "train_seconds": round(res.train_seconds, 1), "steps": res.step, **m}
     return out

@@ -139,19 +139,31 @@ def tradeoff_figure(table, columns=("nme", "corner_err", "lip_err")):
     ``table``: :func:`helpers.lafin.claims.label_study_table`'s result.
     """
     models = [m for m in table.index.get_level_values("model").unique() if m != "baseline"]
-    ws = [float(m.split("=")[1]) for m in models]
+    # "ours w=0.3" (grid label map) or "ours w=0.3 broadcast": one line per reading of the label
+    lines = {}
+    for m in models:
+        w, _, reading = m.split("=")[1].partition(" ")
+        lines.setdefault(reading or "grid", []).append((float(w), m))
+    ws = sorted({w for pts in lines.values() for w, _ in pts})
     names = {"nme": "NME, all points", "corner_err": "mouth-corner distance error", "lip_err": "lip distance error",
              "nme_mouth": "NME, mouth points"}
     fig, axes = plt.subplots(1, len(columns), figsize=(3.3 * len(columns), 2.8), squeeze=False)
     for ax, col in zip(axes[0], columns):
         for g, colour in (("No_Smiling", "tab:blue"), ("Smiling", "tab:orange"), ("all", "black")):
-            mean = [table.loc[(m, g), (col, "mean")] for m in models]
-            std = [table.loc[(m, g), (col, "std")] for m in models]
-            ax.errorbar(ws, mean, yerr=std, color=colour, marker="o", ms=3, capsize=2, label=f"Ours, {g}")
+            for reading, pts in lines.items():
+                x = [w for w, _ in pts]
+                mean = [table.loc[(m, g), (col, "mean")] for _, m in pts]
+                std = [table.loc[(m, g), (col, "std")] for _, m in pts]
+                grid = reading == "grid"
+                ax.errorbar(x, mean, yerr=std, color=colour, marker="o" if grid else "s", ms=3, capsize=2,
+                            ls="-" if grid else ":", label=f"Ours, {g}" + ("" if grid else f" ({reading} label)"))
             b, bs = table.loc[("baseline", g), (col, "mean")], table.loc[("baseline", g), (col, "std")]
             ax.axhspan(b - (bs if bs == bs else 0), b + (bs if bs == bs else 0), color=colour, alpha=0.12)
             ax.axhline(b, color=colour, ls="--", lw=0.8)
-        ax.set_xscale("log")
+        if min(ws) > 0:
+            ax.set_xscale("log")
+        else:                              # w = 0: the label input and state loss without the distance losses
+            ax.set_xscale("symlog", linthresh=min([w for w in ws if w > 0] or [1.0]))
         ax.set_xticks(ws, [f"{w:g}" for w in ws])
         ax.minorticks_off()
         ax.set_xlabel("w_corner = w_lip (paper: 1)")
