@@ -128,6 +128,8 @@ def _remeasure_args(p) -> None:
     p.add_argument("names", nargs="+")
     p.add_argument("--real", default=None, metavar="FOLDER",
                    help="also measure a real-face predictor's metrics.real again on this face folder")
+    p.add_argument("--json", default=None,
+                   help="with --real: also put the new measures into this `real` JSON (benchmarks/lafin_real.json)")
     p.add_argument("--threads", type=int, default=None)
 
 
@@ -137,6 +139,12 @@ def _remeasure(args, command: str) -> int:
     for name in args.names:
         man = remeasure(load_release(name), command, real=args.real)
         print(name, man["metrics"]["check"])
+        if args.real and args.json:            # the `real` command's JSON, release by release
+            path = Path(args.json)
+            res = json.loads(path.read_text()) if path.exists() else {"command": [], "data": args.real, "releases": {}}
+            res["releases"][name] = man["metrics"]["real"]
+            res["command"] = list(dict.fromkeys([*_commands(res), command]))
+            _write_json(args.json, res)
     return 0
 
 
