@@ -89,6 +89,9 @@ def test_fields_name_what_is_missing():
     with pytest.raises(docs.TemplateError, match="no record checkpoints/none_such.json"):
         docs.render("{{ckpt/none_such/metrics}}")
     assert docs.render("{{ckpt/glcic_mouth64_v3/train_seconds|min:.0f}} min") .endswith(" min")
+    # a field closed with a single brace would reach the reader as raw text (README's label study once did)
+    with pytest.raises(docs.TemplateError, match="unclosed field"):
+        docs.render("NME {{ckpt/glcic_mouth64_v3/metrics/mouth_psnr:.2f} dB")
 
 
 def test_every_notebook_header_and_setup_cell_is_templated():

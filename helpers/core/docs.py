@@ -271,9 +271,13 @@ def render(template: str, rec: Records | None = None, where: str = "template") -
     """``template`` with every ``{{...}}`` field filled from the records (see the module docstring)."""
     rec = Records() if rec is None else rec
     try:
-        return FIELD.sub(lambda m: _field(rec, m.group(1), where), template)
+        out = FIELD.sub(lambda m: _field(rec, m.group(1), where), template)
     except TemplateError as e:
         raise TemplateError(f"{where}: {e}") if not str(e).startswith(where) else e
+    left = re.search(r"\{\{[^\n]{0,60}", out)
+    if left:                     # a field closed with one brace is not a field: it would reach the reader as text
+        raise TemplateError(f"{where}: unclosed field {left.group(0)!r}… (a field is {{{{kind/path:spec}}}})")
+    return out
 
 
 def render_notebook(nb: dict, rec: Records, where: str) -> dict:
