@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from helpers import lafin as L
+from helpers.core import runtime
 from helpers.faces.data import FaceWriter
 from helpers.lafin import crops as K
 from helpers.synthfaces import SynthFaces
@@ -125,3 +126,22 @@ def test_fit_diagnosis_by_part_flip_and_runs(tmp_path):
     assert t["flip_tta_nme"] != t["nme"] and r["runs"]["more"]["curve"] == [{"step": 20, "val_mtcnn_unmasked_nme": 7.5}]
     with pytest.raises(FileNotFoundError, match="metrics.jsonl"):
         fit_diagnosis(P, root, n=4, runs={"none": tmp_path})
+
+
+def test_remeasure_real_rewrites_the_manifest_and_keeps_the_old_numbers(tmp_path):
+    import shutil
+    from helpers.lafin.train import remeasure_real
+    root = _folder(tmp_path / "faces", n_train=0, n_test=3)
+    ckpt = tmp_path / "ckpt"
+    ckpt.mkdir()
+    for suffix in (".json", ".safetensors"):
+        shutil.copy(runtime.CHECKPOINT_DIR / f"lafin_300w_det{suffix}", ckpt)
+    before = json.loads((ckpt / "lafin_300w_det.json").read_text())
+    man = remeasure_real(L.load_predictor("lafin_300w_det", ckpt), root, "test command", ckpt)
+    on_disk = json.loads((ckpt / "lafin_300w_det.json").read_text())
+    assert on_disk["metrics"]["real"]["n_test"] == 3 and on_disk["sha256"] == before["sha256"]
+    key = "real_pipeline_mtcnn_masked_nme"
+    assert on_disk["metrics"]["before_remeasure"][key] == before["metrics"][key]
+    assert on_disk["metrics"][key] != before["metrics"][key] and man["remeasured"]["command"] == "test command"
+    with pytest.raises(ValueError, match="not a real-face predictor"):
+        remeasure_real(L.load_predictor("lafin_baseline128"), root, "x", ckpt)

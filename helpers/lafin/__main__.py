@@ -27,7 +27,7 @@ from helpers.lafin.data import TestFaces, make_testset
 from helpers.synthfaces import bank
 from helpers.lafin.evaluate import remeasure, resized, same_holes
 from helpers.lafin.real import fit_diagnosis, real_measures
-from helpers.lafin.train import DEMO_RELEASES, METHOD, load_inpainter, load_predictor, load_release
+from helpers.lafin.train import DEMO_RELEASES, METHOD, load_inpainter, load_predictor, load_release, remeasure_real
 
 
 def _write_json(path, res: dict) -> None:
@@ -137,8 +137,10 @@ def _remeasure(args, command: str) -> int:
     if args.threads:
         runtime.num_threads(args.threads)
     for name in args.names:
-        man = remeasure(load_release(name), command, real=args.real)
+        man = remeasure(load_release(name), command)
         print(name, man["metrics"]["check"])
+        if args.real:
+            man = remeasure_real(load_release(name), args.real, command)
         if args.real and args.json:            # the `real` command's JSON, release by release
             path = Path(args.json)
             res = json.loads(path.read_text()) if path.exists() else {"command": [], "data": args.real, "releases": {}}

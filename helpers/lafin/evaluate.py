@@ -409,34 +409,18 @@ def inpainter_release_metrics(G: InpaintGenerator, cfg, n: int, predictors: Mapp
     return out
 
 
-def remeasure(release: rel.Release, command: str, directory=None, real: str | None = None) -> dict:
+def remeasure(release: rel.Release, command: str, directory=None) -> dict:
     """Recompute the ``check`` block of a loaded release (predictor or inpainter) and rewrite its
     manifest (weights, sha256, curve and the other metrics stay as they are).
 
     Needed where a release was written before its check was drawn exactly as the tests draw it
-    (:func:`predictor_check`, :func:`inpainter_check`); the manifest records ``remeasured``.
-    ``real``: a face folder; a real-face predictor's ``metrics.real`` and its flat
-    ``real_*`` numbers are measured again there with the current pipeline
-    (:func:`helpers.lafin.real.real_measures`, the release's own calibration), and the numbers they
-    replace are kept under ``metrics.before_remeasure`` so a reader sees what changed."""
-    from helpers.lafin.real import real_measures            # real imports this module
-    from helpers.lafin.train import real_headline
+    (:func:`predictor_check`, :func:`inpainter_check`); the manifest records ``remeasured``."""
     directory = directory or runtime.CHECKPOINT_DIR
     man = dict(release.manifest)
     check = predictor_check(release.model, release.config) if release.config.net == "predictor" \
         else inpainter_check(release.model, release.config)
-    metrics = {**man["metrics"], "check": json.loads(json.dumps(check))}
-    what = ["metrics.check"]
-    if real is not None:
-        if release.config.net != "predictor" or "real" not in metrics:
-            raise ValueError(f"release {release.name!r} is not a real-face predictor: nothing to measure on {real}")
-        new = real_measures(release, real, progress=False)
-        fresh = real_headline(new)
-        metrics["before_remeasure"] = {k: metrics[k] for k in fresh if k in metrics}
-        metrics.update({"real": json.loads(json.dumps(new)), **fresh})
-        what.append(f"metrics.real on {real} (pipeline with mirror averaging)")
-    man["metrics"] = metrics
-    man["remeasured"] = {"what": ", ".join(what), "command": command, "previous_created": man.get("created"),
+    man["metrics"] = {**man["metrics"], "check": json.loads(json.dumps(check))}
+    man["remeasured"] = {"what": "metrics.check", "command": command, "previous_created": man.get("created"),
                          "at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
     files.atomic_write_bytes(Path(directory) / f"{release.name}.json", json.dumps(man, indent=1).encode())
     return man

@@ -20,12 +20,14 @@ and :func:`load_inpainter` return :class:`helpers.core.release.Release`.
 """
 from __future__ import annotations
 
+import datetime as _dt
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from helpers.core import loop, release as rel, runtime
+from helpers.core import files, loop, release as rel, runtime
 from helpers.lafin.crops import CropBank, box_residuals, calibration, detector_batch, detector_boxes, detector_crops
 from helpers.lafin.data import TEST_IDENTITIES, TEST_SEED, folder_faces, training_data
 from helpers.lafin.evaluate import (N_TEST, detector_crop_validation, eval_testset, inpainter_release_metrics, inpainter_validation,
@@ -37,7 +39,7 @@ from helpers.lafin.model import NETS, PREDICTOR_PROFILES, PredictorConfig, build
 from helpers.lafin.real import real_measures
 
 __all__ = ["Config", "NET_PROFILES", "LaFIn", "init_predictor", "METHOD", "train", "release", "load_predictor", "load_inpainter",
-           "load_release", "DEMO_RELEASES", "HEADLINE", "real_headline"]
+           "load_release", "DEMO_RELEASES", "HEADLINE", "real_headline", "remeasure_real"]
 
 #: the committed demo releases of notebook 03
 DEMO_RELEASES = {"baseline": "lafin_baseline128", "ours": "lafin_ours128", "inpainter": "lafin_inpaint128",
@@ -215,6 +217,28 @@ def real_headline(real: dict) -> dict:
                 for key, name in (("nme", "nme"), ("found_rate", "found"), ("within_8", "within_8")):
                     out[f"real_pipeline_{det}{tag}_{cond}_{name}"] = round(v[key], 4)
     return out
+
+
+def remeasure_real(release: rel.Release, root, command: str, directory=None) -> dict:
+    """Measure a real-face predictor release's ``metrics.real`` again on the face folder ``root`` with
+    the current pipeline (:func:`helpers.lafin.real.real_measures`, the release's own calibration) and
+    rewrite its manifest; weights and sha256 stay. The flat numbers replaced are kept under
+    ``metrics.before_remeasure`` so a reader sees what changed; ``remeasured`` records the command."""
+    if release.config.net != "predictor" or "real" not in release.metrics:
+        raise ValueError(f"release {release.name!r} is not a real-face predictor: nothing to measure on {root}")
+    directory = Path(directory or runtime.CHECKPOINT_DIR)
+    man = json.loads((directory / f"{release.name}.json").read_text())
+    new = json.loads(json.dumps(real_measures(release, root, progress=False)))
+    fresh = real_headline(new)
+    man["metrics"]["before_remeasure"] = {k: man["metrics"][k] for k in fresh if k in man["metrics"]}
+    man["metrics"].update({"real": new, **fresh})
+    prev, what = man.get("remeasured", {}), f"metrics.real on {root} (pipeline with mirror averaging)"
+    if prev.get("command") == command:                  # the same command re-measured the check block first
+        what = f"{prev['what']}, {what}"
+    man["remeasured"] = {**prev, "what": what, "command": command,
+                         "at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+    files.atomic_write_bytes(directory / f"{release.name}.json", json.dumps(man, indent=1).encode())
+    return man
 
 
 def _test_note(cfg: Config, n: int) -> str:
