@@ -282,7 +282,7 @@ def fit_diagnosis(P, root, n: int | None = 256, runs=None) -> dict:
             raise FileNotFoundError(f"no metrics.jsonl in run folder {folder} (for {name!r})")
         rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
         cfg = json.loads((Path(folder) / "config.json").read_text()) if (Path(folder) / "config.json").exists() else {}
-        out["runs"][name] = {"config": {k: cfg.get(k) for k in ("init_release", "steps", "lr", "affine", "crops", "lm_loss", "head", "crop_mix")},
+        out["runs"][name] = {"config": {k: cfg.get(k) for k in ("init_release", "size", "steps", "lr", "affine", "crops", "lm_loss", "head", "crop_mix")},
                              "curve": [{k: v for k, v in r.items() if k == "step" or k.startswith("val_")}
                                        for r in rows if any(k.startswith("val_") for k in r)]}
     return out
