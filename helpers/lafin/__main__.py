@@ -83,6 +83,13 @@ def _real(args, command: str) -> int:
     return 0
 
 
+def _earlier(path) -> dict:
+    """The JSON an ``--add`` joins (it must exist: --add without it would silently start afresh)."""
+    if not path or not Path(path).exists():
+        raise SystemExit(f"--add needs the earlier result at --json, got {path!r}")
+    return json.loads(Path(path).read_text())
+
+
 def _commands(earlier: dict) -> list:
     """The commands that made an earlier JSON (one string, or a list when rows were added)."""
     c = earlier.get("command", [])
@@ -112,9 +119,7 @@ def _fit(args, command: str) -> int:
         runs[name] = folder
     res = {"command": command, "release": args.release, **fit_diagnosis(load_predictor(args.release), args.data, args.n, runs)}
     if args.add:
-        if not args.json or not Path(args.json).exists():
-            raise SystemExit(f"--add needs the earlier diagnosis at --json, got {args.json!r}")
-        old = json.loads(Path(args.json).read_text())
+        old = _earlier(args.json)
         if old.get("release") != args.release:
             raise SystemExit(f"--add: {args.json} diagnoses {old.get('release')!r}, not {args.release!r}")
         res["runs"] = {**{k: v for k, v in old.get("runs", {}).items() if k not in runs}, **res["runs"]}
@@ -209,9 +214,7 @@ def _study(args, command: str) -> int:
         runtime.num_threads(args.threads)
     known = None
     if args.add:
-        if not args.json or not Path(args.json).exists():
-            raise SystemExit(f"--add needs the earlier study's JSON at --json, got {args.json!r}")
-        known = json.loads(Path(args.json).read_text())
+        known = _earlier(args.json)
     res = label_study(runtime.profile(args.profile), args.seeds, args.weights, args.steps, over, args.run_root,
                       baseline=not args.no_baseline, known=known, label_maps=args.label_maps)
     res["command"] = command if known is None else [*_commands(known), command]

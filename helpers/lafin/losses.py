@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from helpers.faces.landmarks import FLIP_PERMUTATION, lip_vector, mouth_corner_vector
+from helpers.faces.landmarks import hflip, lip_vector, mouth_corner_vector
 from helpers.lafin.model import PredictorConfig, damage, damage_masks, make_adam
 
 __all__ = ["landmark_loss", "mouth_corner_loss", "lip_distance_loss", "state_loss", "predictor_loss", "flip_batch",
@@ -116,8 +116,7 @@ def flip_batch(images: torch.Tensor, landmarks: torch.Tensor, which: torch.Tenso
     if not bool(which.any()):
         return images, landmarks
     w = images.shape[-1]
-    flipped_lm = landmarks[:, list(FLIP_PERMUTATION)].clone()
-    flipped_lm[..., 0] = w - 1 - flipped_lm[..., 0]
+    flipped_lm = hflip(landmarks, w)
     sel = which.to(images.device).view(-1, 1, 1, 1)
     images = torch.where(sel, images.flip(-1), images)
     landmarks = torch.where(which.to(landmarks.device).view(-1, 1, 1), flipped_lm, landmarks)

@@ -57,7 +57,7 @@ from torch.nn import functional as F
 from helpers.core.config import Config as BaseConfig
 from helpers.core.images import check_images
 from helpers.faces import masks as face_masks
-from helpers.faces.landmarks import FLIP_PERMUTATION, inter_ocular, mean_shape
+from helpers.faces.landmarks import hflip, inter_ocular, mean_shape
 
 __all__ = ["SharedConfig", "PredictorConfig", "PREDICTOR_PROFILES", "NETS", "VARIANTS", "DAMAGES", "LabelChannel",
            "LandmarkHead", "LandmarkPredictor", "damage", "damage_masks", "landmark_map", "check_landmarks",
@@ -445,9 +445,7 @@ def predict(P: LandmarkPredictor, damaged: torch.Tensor, labels: torch.Tensor | 
            "label_prob": torch.cat(probs) if probs else None}
     if mirror and len(damaged):
         back = predict(P, damaged.flip(-1), labels, batch)
-        lm = back["landmarks"][:, list(FLIP_PERMUTATION)].clone()
-        lm[..., 0] = damaged.shape[-1] - 1 - lm[..., 0]
-        out["landmarks"] = (out["landmarks"] + lm) / 2
+        out["landmarks"] = (out["landmarks"] + hflip(back["landmarks"], damaged.shape[-1])) / 2
         if out["label_prob"] is not None:
             out["label_prob"] = (out["label_prob"] + back["label_prob"]) / 2
     return out

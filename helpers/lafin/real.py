@@ -42,8 +42,7 @@ from helpers.faces import detect as dlib_detect
 from helpers.faces.landmarks import MOUTH, inter_ocular
 from helpers.lafin.data import TestFaces, folder_faces, folder_testset
 from helpers.lafin.crops import draw_masks
-from helpers.lafin.losses import flip_batch
-from helpers.lafin.model import LandmarkPredictor, damage, nme
+from helpers.lafin.model import LandmarkPredictor, damage, nme, predict
 from helpers.lafin.pipeline import (DETECTORS, MaskedFacePipeline, detect_faces, detector_available, landmark_box,
                                     match_face)
 
@@ -244,14 +243,6 @@ REGIONS = {"jaw": range(0, 17), "brows": range(17, 27), "nose": range(27, 36), "
            "mouth": range(48, 68)}
 
 
-def _flip_mean(P, x: torch.Tensor) -> torch.Tensor:
-    with torch.no_grad():
-        a = torch.cat([P(x[i:i + 64].float())["landmarks"] for i in range(0, len(x), 64)])
-        b = torch.cat([P(x[i:i + 64].flip(-1).float())["landmarks"] for i in range(0, len(x), 64)])
-    _, b = flip_batch(x, b, torch.ones(len(x), dtype=torch.bool))     # back to the unmirrored face
-    return a, (a + b) / 2
-
-
 def fit_diagnosis(P, root, n: int | None = 256, runs=None) -> dict:
     """Why a real-face predictor's unmasked error stops where it does, on the folder ``root``.
 
@@ -270,7 +261,7 @@ def fit_diagnosis(P, root, n: int | None = 256, runs=None) -> dict:
         if not has_split(root, split):
             continue
         ts = folder_testset(root, P.size, split, n=n, seed=0)
-        plain, flipped = _flip_mean(P, ts.images)
+        plain, flipped = predict(P, ts.images)["landmarks"], predict(P, ts.images, mirror=True)["landmarks"]
         iod = inter_ocular(ts.landmarks)[:, None]
         d = 100 * (plain - ts.landmarks).norm(dim=-1) / iod
         out["splits"][split] = {"n": len(ts), "nme": float(d.mean()),
